@@ -1,0 +1,25 @@
+"""The `fivetran-assets` command line: emulator, webhooks, validate (and later plan, apply, demo).
+
+Each area owns its commands in its own `cli.py`; this module only assembles them. Heavy imports
+stay inside the commands so `fivetran-assets --help` is instant.
+"""
+
+from __future__ import annotations
+
+import click
+
+from fivetran_assets import __version__
+from fivetran_assets.emulator.cli import emulator
+from fivetran_assets.estate.cli import validate
+from fivetran_assets.webhooks.cli import webhooks
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fivetran-assets")
+def main() -> None:
+    """Run a Fivetran estate as code, as Dagster assets."""
+
+
+main.add_command(emulator)
+main.add_command(webhooks)
+main.add_command(validate)

@@ -1,0 +1,1 @@
+"""The Dagster face of the project: resources, assets, jobs, schedules and sensors."""

@@ -1,0 +1,1 @@
+"""The local Fivetran's data plane: real sources, real destinations, real syncs, real dbt."""

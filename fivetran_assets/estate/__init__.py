@@ -1,0 +1,1 @@
+"""The estate config model: load, validate and interpolate `config/` (no Dagster imports)."""

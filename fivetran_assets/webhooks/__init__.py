@@ -1,0 +1,1 @@
+"""Fivetran webhooks: signature check, receiver app and the durable event log."""
