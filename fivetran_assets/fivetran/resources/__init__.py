@@ -1,0 +1,1 @@
+"""Endpoint methods of `FivetranClient`: one mixin per API area, each naming its endpoint."""
