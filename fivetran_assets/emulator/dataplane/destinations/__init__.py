@@ -1,0 +1,1 @@
+"""Destination connectors of the local Fivetran: they test and write warehouses."""
