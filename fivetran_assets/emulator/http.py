@@ -1,0 +1,194 @@
+"""Request parsing and response envelopes shared by every route of the local Fivetran.
+
+Fivetran's wire habits live here once: the `{code, message, data}` envelope, cursor pagination,
+error bodies, lenient booleans (`"true"`), the Content-Type rules (415) and secret masking.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+MASK = "******"
+
+
+class ApiError(Exception):
+    """An error answered as Fivetran does: ``{"code": code, "message": message}``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def invalid(message: str) -> ApiError:
+    return ApiError(400, "InvalidInput", message)
+
+
+def not_found(entity: str, oid: str) -> ApiError:
+    return ApiError(404, f"NotFound_{entity}", f"{entity} with id '{oid}' doesn't exist")
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError(409, "Conflict", message)
+
+
+class JsonResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def ok(
+    data: Any = None, message: str = "Operation performed.", *, status: int = 200, code: str = ""
+) -> JsonResponse:
+    body: dict[str, Any] = {"code": code or "Success", "message": message}
+    if data is not None:
+        body["data"] = data
+    return JsonResponse(body, status_code=status)
+
+
+def error_response(err: ApiError) -> JsonResponse:
+    return JsonResponse({"code": err.code, "message": err.message}, status_code=err.status)
+
+
+async def json_body(request: Request, *, required: bool = True) -> dict[str, Any]:
+    """The request's JSON object; 415 for a non-JSON Content-Type, 400 for malformed JSON.
+
+    An empty body is ``{}`` (clients POST actions such as ``/sync`` without one).
+    """
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    content_type = request.headers.get("content-type", "application/json")
+    if content_type.split(";", 1)[0].strip().lower() not in ("application/json", ""):
+        raise ApiError(
+            415,
+            "UnsupportedMediaType",
+            f"Content-Type '{content_type}' is not supported; send application/json",
+        )
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise invalid(f"Malformed JSON body: {exc}") from None
+    if not isinstance(body, dict):
+        raise invalid("The request body must be a JSON object")
+    return body
+
+
+def boolean(value: Any, field: str) -> bool:
+    """Fivetran accepts ``true`` and the strings ``"true"``/``"false"`` (any case)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise invalid(f"Field '{field}' must be a boolean, got {json.dumps(value)}")
+
+
+def string(value: Any, field: str, *, allow_empty: bool = False) -> str:
+    if not isinstance(value, str) or (not allow_empty and not value.strip()):
+        raise invalid(f"Field '{field}' must be a non-empty string")
+    return value
+
+
+def integer(value: Any, field: str) -> int:
+    if isinstance(value, bool):
+        raise invalid(f"Field '{field}' must be an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise invalid(f"Field '{field}' must be an integer, got {json.dumps(value)}")
+
+
+def obj(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise invalid(f"Field '{field}' must be an object")
+    return value
+
+
+def require(body: dict[str, Any], field: str) -> Any:
+    if body.get(field) is None:
+        raise invalid(f"Field '{field}' is required")
+    return body[field]
+
+
+def choice(value: Any, field: str, allowed: Iterable[str]) -> str:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise invalid(f"Field '{field}' must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def mask(config: dict[str, Any], secret_fields: Iterable[str]) -> dict[str, Any]:
+    secret = set(secret_fields)
+    return {k: (MASK if k in secret and v not in (None, "") else v) for k, v in config.items()}
+
+
+def merge_config(
+    old: dict[str, Any], new: dict[str, Any], secret_fields: Iterable[str]
+) -> dict[str, Any]:
+    """Apply a PATCH to a config: a secret sent back masked keeps its stored value."""
+    secret = set(secret_fields)
+    merged = dict(old)
+    for key, value in new.items():
+        if key in secret and value == MASK:
+            continue
+        merged[key] = value
+    return merged
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, seq = text.partition(":")
+        if prefix != "seq":
+            raise ValueError(cursor)
+        return int(seq)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise invalid(f"Query parameter 'cursor' is not a valid cursor: {cursor!r}") from None
+
+
+def page_params(request: Request) -> tuple[int, int]:
+    """(first sequence number, limit) from ``cursor`` and ``limit`` (1..1000, default 100)."""
+    raw_limit = request.query_params.get("limit")
+    limit = 100
+    if raw_limit is not None:
+        if not raw_limit.strip().isdigit() or not 1 <= int(raw_limit) <= 1000:
+            raise invalid(f"Query parameter 'limit' must be between 1 and 1000, got {raw_limit!r}")
+        limit = int(raw_limit)
+    cursor = request.query_params.get("cursor")
+    return (_decode_cursor(cursor) if cursor else 0), limit
+
+
+def paginate(
+    request: Request,
+    store: Any,
+    kind: str,
+    render: Any,
+    keep: Any = None,
+) -> JsonResponse:
+    """A list envelope over ``kind`` in creation order; ``next_cursor`` only if more remain."""
+    start, limit = page_params(request)
+    items, next_seq = store.page(kind, start, limit, keep)
+    data: dict[str, Any] = {"items": [render(item) for item in items]}
+    if next_seq is not None:
+        data["next_cursor"] = encode_cursor(next_seq)
+    return ok(data, "Success")
+
+
+def public(obj_: dict[str, Any]) -> dict[str, Any]:
+    """An object without its internal (underscore-prefixed) fields."""
+    return {k: v for k, v in obj_.items() if not k.startswith("_")}

@@ -1,0 +1,332 @@
+"""Transformation projects and transformations (`/v1/transformation-projects`,
+`/v1/transformations`): create, list, get, patch, delete, project test, run, cancel.
+
+A project's setup tests (the data plane checks its dbt project) move ``status`` NOT_READY ->
+READY, or ERROR with ``errors[]``. One project per group, as in Fivetran.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from fivetran_assets.emulator.clock import iso
+from fivetran_assets.emulator.context import Emulator
+from fivetran_assets.emulator.http import (
+    boolean,
+    choice,
+    conflict,
+    integer,
+    invalid,
+    json_body,
+    not_found,
+    obj,
+    ok,
+    paginate,
+    public,
+    require,
+    string,
+)
+from fivetran_assets.emulator.routes_groups import emu_of
+from fivetran_assets.emulator.transforms import DAYS
+
+SCHEDULE_TYPES = ("INTEGRATED", "TIME_OF_DAY", "INTERVAL", "CRON")
+TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _project_or_404(emu: Emulator, project_id: str) -> dict[str, Any]:
+    project = emu.store.get("transformation_project", project_id)
+    if project is None:
+        raise not_found("TransformationProject", project_id)
+    return project
+
+
+async def _test_project(emu: Emulator, project: dict[str, Any]) -> None:
+    results = await run_in_threadpool(
+        emu.dataplane.test_transformation_project, dict(project["project_config"])
+    )
+    project["setup_tests"] = [
+        {"title": t.title, "status": t.status, "message": t.message, "details": {}} for t in results
+    ]
+    errors = [t.message or t.title for t in results if t.status in ("FAILED", "JOB_FAILED")]
+    project["errors"] = errors
+    project["status"] = "ERROR" if errors else "READY"
+
+
+def _project_config(value: Any) -> dict[str, Any]:
+    config = dict(obj(value, "project_config"))
+    for key in (
+        "git_remote_url",
+        "folder_path",
+        "git_branch",
+        "default_schema",
+        "dbt_version",
+        "target_name",
+    ):
+        if config.get(key) is not None:
+            string(config[key], f"project_config.{key}", allow_empty=key == "folder_path")
+    if config.get("threads") is not None:
+        config["threads"] = integer(config["threads"], "project_config.threads")
+    if config.get("environment_vars") is not None and not isinstance(
+        config["environment_vars"], list
+    ):
+        raise invalid("Field 'project_config.environment_vars' must be a list of strings")
+    return config
+
+
+async def create_project(request: Request) -> Response:
+    emu = emu_of(request)
+    body = await json_body(request)
+    group_id = string(require(body, "group_id"), "group_id")
+    choice(body.get("type", "DBT_CORE"), "type", ("DBT_CORE",))
+    project: dict[str, Any] = {
+        "id": "",
+        "type": "DBT_CORE",
+        "status": "NOT_READY",
+        "errors": [],
+        "created_at": iso(emu.clock.now()),
+        "created_by_id": emu.user_id,
+        "group_id": group_id,
+        "setup_tests": [],
+        "run_tests": boolean(body.get("run_tests", True), "run_tests"),
+        "project_config": _project_config(body.get("project_config", {})),
+    }
+    if emu.store.get("group", group_id) is None:
+        raise not_found("Group", group_id)
+    if project["run_tests"]:
+        await _test_project(emu, project)
+    with emu.store.lock:
+        if any(p["group_id"] == group_id for p in emu.store.values("transformation_project")):
+            raise conflict(f"Group '{group_id}' already has a transformation project")
+        project["id"] = emu.store.new_id()
+        emu.store.put("transformation_project", project)
+    return ok(public(project), "Transformation project has been created", status=201)
+
+
+async def list_projects(request: Request) -> Response:
+    return paginate(request, emu_of(request).store, "transformation_project", public)
+
+
+async def get_project(request: Request) -> Response:
+    project = _project_or_404(emu_of(request), request.path_params["project_id"])
+    return ok(public(project), "Transformation project retrieved")
+
+
+async def patch_project(request: Request) -> Response:
+    emu = emu_of(request)
+    body = await json_body(request)
+    project = dict(_project_or_404(emu, request.path_params["project_id"]))
+    for key, value in body.items():
+        if key == "run_tests":
+            project["run_tests"] = boolean(value, "run_tests")
+        elif key == "project_config":
+            project["project_config"] = {**project["project_config"], **_project_config(value)}
+        elif key in ("group_id", "type"):
+            if value != project[key]:
+                raise invalid(f"Field '{key}' is permanent and cannot be changed")
+        else:
+            raise invalid(f"Unknown field '{key}'")
+    if project["run_tests"] and "project_config" in body:
+        await _test_project(emu, project)
+    with emu.store.lock:
+        _project_or_404(emu, project["id"])
+        emu.store.put("transformation_project", project)
+    return ok(public(project), "Transformation project has been updated")
+
+
+async def test_project(request: Request) -> Response:
+    emu = emu_of(request)
+    project = dict(_project_or_404(emu, request.path_params["project_id"]))
+    await _test_project(emu, project)
+    with emu.store.lock:
+        _project_or_404(emu, project["id"])
+        emu.store.put("transformation_project", project)
+    return ok(public(project), "Transformation project has been tested")
+
+
+async def delete_project(request: Request) -> Response:
+    emu = emu_of(request)
+    with emu.store.lock:
+        project = _project_or_404(emu, request.path_params["project_id"])
+        for tr in emu.store.values("transformation"):
+            if tr["transformation_config"].get("project_id") == project["id"]:
+                raise conflict(f"Project '{project['id']}' still has transformations")
+        emu.store.delete("transformation_project", project["id"])
+    return ok(message=f"Transformation project '{project['id']}' has been deleted")
+
+
+def _schedule(emu: Emulator, value: Any) -> dict[str, Any]:
+    body = obj(value, "schedule")
+    kind = choice(require(body, "schedule_type"), "schedule.schedule_type", SCHEDULE_TYPES)
+    schedule: dict[str, Any] = {"schedule_type": kind, "smart_syncing": False}
+    if "smart_syncing" in body:
+        schedule["smart_syncing"] = boolean(body["smart_syncing"], "schedule.smart_syncing")
+    ids = body.get("connection_ids") or []
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise invalid("Field 'schedule.connection_ids' must be a list of connection ids")
+    for cid in ids:
+        if emu.store.get("connection", cid) is None:
+            raise invalid(f"Field 'schedule.connection_ids': connection '{cid}' doesn't exist")
+    schedule["connection_ids"] = ids
+    if kind == "INTEGRATED" and not ids:
+        raise invalid("Field 'schedule.connection_ids' is required for INTEGRATED schedules")
+    if kind == "INTERVAL" or body.get("interval") is not None:
+        interval = integer(require(body, "interval"), "schedule.interval")
+        if interval < 1:
+            raise invalid("Field 'schedule.interval' must be a positive number of minutes")
+        schedule["interval"] = interval
+    if kind == "TIME_OF_DAY":
+        at = require(body, "time_of_day")
+        if not isinstance(at, str) or not TIME_OF_DAY.match(at):
+            raise invalid(f"Field 'schedule.time_of_day' must be 'HH:MM', got {at!r}")
+        schedule["time_of_day"] = at
+    days = body.get("days_of_week") or []
+    if not isinstance(days, list) or any(d not in DAYS for d in days):
+        raise invalid(f"Field 'schedule.days_of_week' must list days among {', '.join(DAYS)}")
+    schedule["days_of_week"] = days
+    if kind == "CRON":
+        cron = require(body, "cron")
+        cron = [cron] if isinstance(cron, str) else cron
+        from dagster._utils.schedules import is_valid_cron_string
+
+        if (
+            not isinstance(cron, list)
+            or not cron
+            or not all(isinstance(c, str) and is_valid_cron_string(c) for c in cron)
+        ):
+            raise invalid(f"Field 'schedule.cron' must be valid cron expressions, got {cron!r}")
+        schedule["cron"] = cron
+    return schedule
+
+
+def _transformation_config(emu: Emulator, value: Any) -> dict[str, Any]:
+    body = obj(value, "transformation_config")
+    project_id = string(require(body, "project_id"), "transformation_config.project_id")
+    if emu.store.get("transformation_project", project_id) is None:
+        raise not_found("TransformationProject", project_id)
+    name = string(require(body, "name"), "transformation_config.name")
+    steps = require(body, "steps")
+    if not isinstance(steps, list) or not steps:
+        raise invalid("Field 'transformation_config.steps' must be a non-empty list")
+    clean = []
+    for n, step in enumerate(steps):
+        where = f"transformation_config.steps[{n}]"
+        step = obj(step, where)
+        command = string(require(step, "command"), f"{where}.command")
+        if not command.startswith("dbt "):
+            raise invalid(f"Field '{where}.command' must be a dbt command, got {command!r}")
+        clean.append(
+            {"name": string(step.get("name", f"step_{n + 1}"), f"{where}.name"), "command": command}
+        )
+    return {"project_id": project_id, "name": name, "steps": clean}
+
+
+async def create_transformation(request: Request) -> Response:
+    emu = emu_of(request)
+    body = await json_body(request)
+    choice(body.get("type", "DBT_CORE"), "type", ("DBT_CORE",))
+    tr = {
+        "id": "",
+        "type": "DBT_CORE",
+        "status": "NEW",
+        "paused": boolean(body.get("paused", False), "paused"),
+        "schedule": _schedule(emu, require(body, "schedule")),
+        "created_at": iso(emu.clock.now()),
+        "created_by_id": emu.user_id,
+        "last_started_at": None,
+        "last_ended_at": None,
+        "output_model_names": [],
+        "transformation_config": _transformation_config(
+            emu, require(body, "transformation_config")
+        ),
+    }
+    with emu.store.lock:
+        tr["id"] = emu.store.new_id()
+        emu.store.put("transformation", tr)
+    return ok(public(tr), "Transformation has been created", status=201)
+
+
+def _transformation_or_404(emu: Emulator, tid: str) -> dict[str, Any]:
+    tr = emu.store.get("transformation", tid)
+    if tr is None:
+        raise not_found("Transformation", tid)
+    return tr
+
+
+async def list_transformations(request: Request) -> Response:
+    return paginate(request, emu_of(request).store, "transformation", public)
+
+
+async def get_transformation(request: Request) -> Response:
+    tr = _transformation_or_404(emu_of(request), request.path_params["transformation_id"])
+    return ok(public(tr), "Transformation retrieved")
+
+
+async def patch_transformation(request: Request) -> Response:
+    emu = emu_of(request)
+    body = await json_body(request)
+    changes: dict[str, Any] = {}
+    for key, value in body.items():
+        if key == "paused":
+            changes["paused"] = boolean(value, "paused")
+        elif key == "schedule":
+            changes["schedule"] = _schedule(emu, value)
+        elif key == "transformation_config":
+            changes["transformation_config"] = _transformation_config(emu, value)
+        elif key == "type":
+            choice(value, "type", ("DBT_CORE",))
+        else:
+            raise invalid(f"Unknown field '{key}'")
+    with emu.store.lock:
+        tr = {**_transformation_or_404(emu, request.path_params["transformation_id"]), **changes}
+        emu.store.put("transformation", tr)
+    return ok(public(tr), "Transformation has been updated")
+
+
+async def delete_transformation(request: Request) -> Response:
+    emu = emu_of(request)
+    with emu.store.lock:
+        tr = _transformation_or_404(emu, request.path_params["transformation_id"])
+        if emu.transforms.is_running(tr["id"]):
+            emu.transforms.cancel(tr["id"])
+        emu.store.delete("transformation", tr["id"])
+    return ok(message=f"Transformation '{tr['id']}' has been deleted")
+
+
+async def run_transformation(request: Request) -> Response:
+    emu = emu_of(request)
+    body = await json_body(request)
+    full_refresh = boolean(body.get("full_refresh", False), "full_refresh")
+    tid = request.path_params["transformation_id"]
+    emu.transforms.run(tid, full_refresh=full_refresh)
+    return ok(message=f"Transformation '{tid}' run has been triggered")
+
+
+async def cancel_transformation(request: Request) -> Response:
+    tid = request.path_params["transformation_id"]
+    emu_of(request).transforms.cancel(tid)
+    return ok(message=f"Transformation '{tid}' run has been canceled")
+
+
+ROUTES = [
+    Route("/v1/transformation-projects", list_projects, methods=["GET"]),
+    Route("/v1/transformation-projects", create_project, methods=["POST"]),
+    Route("/v1/transformation-projects/{project_id}", get_project, methods=["GET"]),
+    Route("/v1/transformation-projects/{project_id}", patch_project, methods=["PATCH"]),
+    Route("/v1/transformation-projects/{project_id}", delete_project, methods=["DELETE"]),
+    Route("/v1/transformation-projects/{project_id}/test", test_project, methods=["POST"]),
+    Route("/v1/transformations", list_transformations, methods=["GET"]),
+    Route("/v1/transformations", create_transformation, methods=["POST"]),
+    Route("/v1/transformations/{transformation_id}", get_transformation, methods=["GET"]),
+    Route("/v1/transformations/{transformation_id}", patch_transformation, methods=["PATCH"]),
+    Route("/v1/transformations/{transformation_id}", delete_transformation, methods=["DELETE"]),
+    Route("/v1/transformations/{transformation_id}/run", run_transformation, methods=["POST"]),
+    Route(
+        "/v1/transformations/{transformation_id}/cancel", cancel_transformation, methods=["POST"]
+    ),
+]
