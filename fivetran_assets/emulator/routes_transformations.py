@@ -259,7 +259,24 @@ def _transformation_or_404(emu: Emulator, tid: str) -> dict[str, Any]:
 
 
 async def list_transformations(request: Request) -> Response:
-    return paginate(request, emu_of(request).store, "transformation", public)
+    """List transformations, filtered by the spec's `group_id`, `project_id` and `type`."""
+    emu = emu_of(request)
+    group_id = request.query_params.get("group_id")
+    project_id = request.query_params.get("project_id")
+    kind = request.query_params.get("type")
+
+    def keep(tr: dict[str, Any]) -> bool:
+        tr_project = tr["transformation_config"].get("project_id")
+        if project_id is not None and tr_project != project_id:
+            return False
+        if kind is not None and tr.get("type") != kind:
+            return False
+        if group_id is not None:
+            project = emu.store.get("transformation_project", tr_project)
+            return project is not None and project["group_id"] == group_id
+        return True
+
+    return paginate(request, emu.store, "transformation", public, keep)
 
 
 async def get_transformation(request: Request) -> Response:

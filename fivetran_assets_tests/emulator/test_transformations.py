@@ -142,6 +142,16 @@ def test_interval_schedule_and_cancel(api: Api, group_id: str, tmp_path: Path) -
         _transformation(project["id"], {"schedule_type": "INTERVAL", "interval": 1}),
         expect=201,
     )["data"]
+    for query, expected in [
+        (f"group_id={group_id}", [tr["id"]]),
+        (f"project_id={project['id']}", [tr["id"]]),
+        ("type=DBT_CORE", [tr["id"]]),
+        ("type=QUICKSTART", []),
+        ("group_id=someone_else", []),
+        ("project_id=someone_else", []),
+    ]:
+        listed = api.get(f"/v1/transformations?{query}", expect=200)["data"]["items"]
+        assert [t["id"] for t in listed] == expected, query
     running = wait_for(
         lambda: (
             (t := api.get(f"/v1/transformations/{tr['id']}")["data"])["status"] == "RUNNING" and t
