@@ -21,6 +21,7 @@ dev: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/dagster definitions validate -w workspace.yaml
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -1,0 +1,90 @@
+"""The demo's main job: provisioning then the `pipeline` job, through Dagster, then a summary.
+
+Both runs go into the persistent instance of DAGSTER_HOME (`<project>/.dagster_home`), so
+`fivetran-assets dev` afterwards shows them with their materializations. Running the demo again
+is fine: provisioning finds nothing to create and the syncs are incremental.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.markdown import Markdown
+
+from fivetran_assets.stack.runner import (
+    DEFINITIONS_MODULE,
+    JobRun,
+    execute_job,
+    require_jobs,
+)
+from fivetran_assets.stack.settings import StackSettings
+from fivetran_assets.stack.summary import TableRows, render_summary, warehouse_tables
+
+PROVISION_JOB = "provision_fivetran"
+PIPELINE_JOB = "pipeline"
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    provision: JobRun
+    pipeline: JobRun
+    tables: tuple[TableRows, ...]
+
+
+@contextlib.contextmanager
+def _environ(env: Mapping[str, str]) -> Iterator[None]:
+    """Apply `env` to os.environ for the block: definitions and DagsterInstance.get() read it."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_demo_pipeline(
+    env: Mapping[str, str],
+    *,
+    settings: StackSettings | None = None,
+    console: Console | None = None,
+    module: str = DEFINITIONS_MODULE,
+) -> DemoResult:
+    """Run `provision_fivetran` then `pipeline` from `module`'s defs; print the summary.
+
+    `env` is the stack's environment (`credentials.stack_env`): base URL, credentials, demo
+    folder, webhook URL and secret, DAGSTER_HOME. Raises MissingJobError naming a missing job
+    before running anything, JobFailedError when a run fails.
+    """
+    settings = settings or StackSettings.from_env()
+    console = console or Console(log_path=False)
+    with _environ(env):
+        require_jobs([PROVISION_JOB, PIPELINE_JOB], module=module)
+        console.rule(f"[bold]1/2 Provisioning[/] ({PROVISION_JOB})")
+        provision = execute_job(
+            PROVISION_JOB, settings=settings, env=env, console=console, module=module
+        )
+        for label, text in provision.markdown.items():
+            console.print(f"[bold]{label}[/]")
+            console.print(Markdown(text.replace("<br>", "; ")))
+        console.rule(f"[bold]2/2 Syncs and transformations[/] ({PIPELINE_JOB})")
+        pipeline = execute_job(
+            PIPELINE_JOB, settings=settings, env=env, console=console, module=module
+        )
+    tables = tuple(warehouse_tables(settings.warehouse_path))
+    console.rule("[bold]Summary")
+    render_summary(
+        console,
+        provision=provision,
+        pipeline=pipeline,
+        warehouse=settings.warehouse_path,
+        tables=tables,
+    )
+    return DemoResult(provision=provision, pipeline=pipeline, tables=tables)

@@ -1,0 +1,62 @@
+"""deploy/: the production dagster.yaml passes Dagster's instance schema with the limits we want.
+
+Docker and Kubernetes cannot run here; this is the part of deploy/ that can be checked.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+from dagster._core.instance.config import dagster_instance_config
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def test_production_instance_config_is_valid(tmp_path: Path) -> None:
+    shutil.copy(DEPLOY / "dagster.yaml", tmp_path / "dagster.yaml")
+    config, custom_class = dagster_instance_config(str(tmp_path))
+    assert custom_class is None
+    db = config["storage"]["postgres"]["postgres_db"]
+    assert {name: value["env"] for name, value in db.items()} == {
+        "hostname": "DAGSTER_PG_HOST",
+        "port": "DAGSTER_PG_PORT",
+        "username": "DAGSTER_PG_USER",
+        "password": "DAGSTER_PG_PASSWORD",
+        "db_name": "DAGSTER_PG_DB",
+    }
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    limits = {
+        item["key"]: item["limit"]
+        for item in config["concurrency"]["runs"]["tag_concurrency_limits"]
+    }
+    assert limits["fivetran_assets/provision"] == 1
+    assert limits["fivetran_assets/sync"] >= 1
+
+
+def test_compose_runs_every_service_from_one_image() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yaml").read_text())
+    services = compose["services"]
+    assert {"postgres", "code", "webserver", "daemon", "receiver"} <= set(services)
+    images = {services[name]["image"] for name in ("code", "webserver", "daemon", "receiver")}
+    assert images == {"fivetran-assets:latest"}
+    assert services["receiver"]["command"][:3] == ["fivetran-assets", "webhooks", "serve"]
+
+
+def test_production_queue_settings_build_an_instance(tmp_path: Path) -> None:
+    """Everything but the PostgreSQL storage (dagster-postgres is not installed here) loads."""
+    from dagster import DagsterInstance
+
+    config = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
+    config["storage"] = {"sqlite": {"base_dir": str(tmp_path / "storage")}}
+    config["compute_logs"]["config"]["base_dir"] = str(tmp_path / "compute_logs")
+    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(config))
+    instance = DagsterInstance.from_config(str(tmp_path))
+    try:
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        queue = instance.get_concurrency_config().run_queue_config
+        assert {"key": "fivetran_assets/provision", "limit": 1} in queue.tag_concurrency_limits
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 8
+    finally:
+        instance.dispose()
