@@ -1,5 +1,22 @@
-"""The one place the project's Dagster Definitions are assembled."""
+"""The one place the project's Dagster Definitions are assembled.
+
+Assets, jobs, schedules, sensors and checks come from the estate config (`$FIVETRAN_ASSETS_CONFIG`
+or `config/`) and the cached snapshot (`fivetran-assets refresh`); loading makes no API call.
+Provisioning (the plan/apply job and the config sensor) is merged in from its own module.
+"""
+
+from importlib import import_module
+from importlib.util import find_spec
 
 import dagster as dg
 
-defs = dg.Definitions()
+from fivetran_assets.dagster.build import load_fivetran_definitions
+
+
+def _provisioning() -> list[dg.Definitions]:
+    if find_spec("fivetran_assets.dagster.provision") is None:
+        return []
+    return [import_module("fivetran_assets.dagster.provision").provision_definitions()]
+
+
+defs = dg.Definitions.merge(load_fivetran_definitions(), *_provisioning())

@@ -1,0 +1,144 @@
+"""Benchmark: API calls spent on one connection sync lasting 10 (Fivetran) minutes.
+
+Runs a local Fivetran at `--time-scale` (60: ten minutes last ten seconds), creates one SQLite
+connection whose syncs last at least `--minutes`, and counts the requests its request log saw
+for that connection while `runs.run_sync` triggered and waited:
+
+- polling, cold: no previous duration known (first look after 10 s, doubling to 60 s);
+- polling, warm: the previous sync's duration known (what a materialization records), so the
+  first look is timed just before the expected end.
+
+- dagster-fivetran 0.29's `FivetranClient.sync_and_poll` with its default 10 s poll interval
+  (divided by the time scale so it sees the same Fivetran time), run from `bench/.peer-venv`
+  (created by `bench.definitions_load.peer_python` when missing) with `--peer`.
+
+The target is at most 12 calls with polling. The webhook waiter (issue 7) costs GET, POST, GET,
+GET by construction and is measured by the webhooks benchmark.
+Sizes: `full` runs at time scale 60 with the peer; `tiny` at 600 without it (`--peer` adds it).
+Usage: python -m bench.sync_api_calls [--size tiny|full] [--json PATH] [--peer | --no-peer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+KEY, SECRET = "bench_key", "bench_secret"
+
+PEER = r"""
+import sys
+from dagster_fivetran import FivetranWorkspace
+workspace = FivetranWorkspace(account_id="bench", api_key=sys.argv[1], api_secret=sys.argv[2])
+workspace.get_client().sync_and_poll(sys.argv[3], poll_interval=10 / float(sys.argv[4]))
+print("{}")
+"""
+MINUTES = 10
+SCALES = {"tiny": (600.0, False), "full": (60.0, True)}
+
+
+def _calls(base_url: str, since: int, connection_id: str) -> tuple[list[str], int]:
+    body = requests.get(f"{base_url}/_local/requests", params={"since": since}, timeout=5).json()
+    calls = [f"{e['method']} {e['path']}" for e in body["items"] if connection_id in e["path"]]
+    return calls, body["next_index"]
+
+
+def main() -> None:
+    from bench.harness import Figure, at_most, finish, parser, self_peak_rss_mb
+
+    cli = parser(__doc__)
+    cli.add_argument("--peer", action=argparse.BooleanOptionalAction, default=None)
+    args = cli.parse_args()
+    scale, peer = SCALES[args.size]
+    peer = peer if args.peer is None else args.peer
+    started = time.perf_counter()
+    calls = measure(scale, peer=peer)
+    baseline = {"baseline": calls["peer"], "baseline_name": "dagster-fivetran sync_and_poll"}
+    if calls["peer"] is None:
+        baseline = {}
+    peak = self_peak_rss_mb()
+    figures = [
+        Figure(
+            "calls_polling_warm",
+            f"API calls, one {MINUTES}-minute sync, polling (history)",
+            calls["warm"],
+            "calls",
+            target=at_most(12),
+            **baseline,
+            peak_rss_mb=peak,
+        ),
+        Figure(
+            "calls_polling_cold",
+            f"API calls, one {MINUTES}-minute sync, polling (first sync)",
+            calls["cold"],
+            "calls",
+            **baseline,
+            peak_rss_mb=peak,
+            note="no previous duration: first look after 10 s, doubling to 60 s",
+        ),
+    ]
+    finish("sync_api_calls", args.size, figures, json_path=args.json, started=started)
+
+
+def measure(scale: float, *, peer: bool) -> dict[str, float | None]:
+    """Calls on the connection's paths for a cold and a warm polling wait, and the peer's."""
+    from bench.peers import run_peer
+    from fivetran_assets.dagster.runs import SyncRequest, run_sync
+    from fivetran_assets.dagster.waiting import PollingSettings, PollingWaiter
+    from fivetran_assets.emulator.dataplane.seed import seed_demo
+    from fivetran_assets.emulator.server import EmulatorServer
+    from fivetran_assets.fivetran.client import FivetranClient
+
+    result: dict[str, float | None] = {"peer": None}
+    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
+        root = Path(tmp)
+        (source,) = seed_demo(root / "sources", departments=1, rows=100)
+        with EmulatorServer(
+            state_dir=root / "emulator", api_key=KEY, api_secret=SECRET, time_scale=scale
+        ) as server:
+            client = FivetranClient(KEY, SECRET, base_url=server.base_url, rate_budget=None)
+            group = client.create_group("bench")
+            client.create_destination(
+                group.id,
+                "duckdb",
+                time_zone_offset="0",
+                config={"path": str(root / "warehouse.duckdb")},
+            )
+            conn = client.create_connection(
+                group.id,
+                "sqlite",
+                config={"database": str(source), "schema_prefix": "bench"},
+                schedule_type="manual",
+                paused=False,
+                run_setup_tests=True,
+            )
+            requests.post(
+                f"{server.base_url}/_local/connections/{conn.id}/settings",
+                json={"min_sync_seconds": MINUTES * 60},
+                timeout=5,
+            ).raise_for_status()
+            waiter = PollingWaiter(PollingSettings(time_scale=scale))
+            expected = None
+            for label in ("cold", "warm"):
+                _, start = _calls(server.base_url, 0, conn.id)
+                outcome = run_sync(
+                    client,
+                    SyncRequest(conn.id, expected_duration=expected),
+                    waiter=waiter,
+                    time_scale=scale,
+                )
+                calls, _ = _calls(server.base_url, start, conn.id)
+                expected = outcome.duration_seconds
+                result[label] = float(len(calls))
+            if peer:
+                _, start = _calls(server.base_url, 0, conn.id)
+                run_peer(PEER, KEY, SECRET, conn.id, str(scale), base_url=server.base_url)
+                result["peer"] = float(len(_calls(server.base_url, start, conn.id)[0]))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""What the Dagster face needs from the estate config, as small frozen records.
+
+The translator, the jobs and the benchmark read these instead of the estate model itself: one
+adapter (`estate_view`) is the only code that knows the estate model's shape, so a change there
+is a one-function change here, and the benchmark can build a thousand connections without YAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fivetran_assets.estate import Estate
+
+
+class ScheduledBy(StrEnum):
+    FIVETRAN = "fivetran"
+    DAGSTER = "dagster"
+
+
+class TransformationMode(StrEnum):
+    INTEGRATED = "integrated"
+    PARTIALLY_INTEGRATED = "partially_integrated"
+    INDEPENDENT = "independent"
+
+
+@dataclass(frozen=True)
+class ConnectionView:
+    group: str
+    name: str
+    service: str
+    destination_service: str
+    scheduled_by: ScheduledBy = ScheduledBy.DAGSTER
+    sync_frequency: int = 360  # minutes
+    daily_sync_time: str | None = None  # "HH:MM", only with 1440
+    cron: str | None = None
+    paused: bool = False
+    owners: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    key_prefix: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TransformationView:
+    group: str
+    name: str
+    scheduled_by: ScheduledBy = ScheduledBy.DAGSTER
+    mode: TransformationMode = TransformationMode.INTEGRATED
+    connections: tuple[str, ...] = ()  # connection names of the same group it follows
+    interval_minutes: int | None = None
+    cron: str | None = None
+    time_of_day: str | None = None  # "HH:MM"
+    owners: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    key_prefix: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EstateView:
+    connections: tuple[ConnectionView, ...]
+    transformations: tuple[TransformationView, ...] = ()
+    sync_pool_limit: int | None = None  # concurrent syncs; None = unbounded
+    dashboard_base_url: str = "https://fivetran.com/dashboard"
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for item in (*self.connections, *self.transformations):
+            seen.setdefault(item.group, None)
+        return tuple(seen)
+
+
+def estate_view(estate: Estate) -> EstateView:
+    """Adapt a loaded estate (`fivetran_assets.estate.load_estate`) to the records above."""
+    settings = estate.dagster
+    prefix = tuple(settings.asset_key_prefix)
+    connections = tuple(
+        ConnectionView(
+            group=c.group,
+            name=c.name,
+            service=c.service,
+            destination_service=g.destination.service,
+            scheduled_by=ScheduledBy(c.scheduled_by.value),
+            sync_frequency=c.sync_frequency or 360,
+            daily_sync_time=c.daily_sync_time,
+            cron=c.cron,
+            paused=c.paused,
+            owners=c.owners,
+            tags=dict(c.tags),
+            key_prefix=prefix,
+        )
+        for g in estate.groups
+        for c in g.connections
+    )
+    transformations = tuple(
+        TransformationView(
+            group=t.group,
+            name=t.name,
+            scheduled_by=ScheduledBy(t.scheduled_by.value),
+            mode=TransformationMode(t.mode.value),
+            connections=t.connections,
+            interval_minutes=t.schedule.interval,
+            cron=t.schedule.cron,
+            time_of_day=t.schedule.time_of_day,
+            owners=t.owners,
+            tags=dict(t.tags),
+            key_prefix=prefix,
+        )
+        for t in estate.transformations()
+    )
+    return EstateView(
+        connections=connections,
+        transformations=transformations,
+        sync_pool_limit=settings.max_concurrent_syncs,
+    )
