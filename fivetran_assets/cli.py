@@ -11,6 +11,9 @@ import click
 from fivetran_assets import __version__
 from fivetran_assets.emulator.cli import emulator
 from fivetran_assets.estate.cli import validate
+from fivetran_assets.reconcile.cli import apply, plan
+from fivetran_assets.reconcile.refresh_cli import refresh
+from fivetran_assets.stack.cli import demo, dev, stop
 from fivetran_assets.webhooks.cli import webhooks
 
 
@@ -23,3 +26,9 @@ def main() -> None:
 main.add_command(emulator)
 main.add_command(webhooks)
 main.add_command(validate)
+main.add_command(plan)
+main.add_command(apply)
+main.add_command(refresh)
+main.add_command(demo)
+main.add_command(dev)
+main.add_command(stop)

@@ -1,0 +1,144 @@
+"""`fivetran-assets plan` and `fivetran-assets apply`: reconcile Fivetran with config/.
+
+`plan` is always a dry run: exit 0 when nothing is to do, 2 when changes are pending, 1 on
+error. `apply` shows the plan, asks unless `--yes`, applies it with a progress bar and reports
+the verification (a fresh plan must be empty). The config is loaded and validated before any
+client exists, so an invalid config costs no API call.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+EXIT_CLEAN = 0
+EXIT_ERROR = 1
+EXIT_PENDING = 2
+
+
+def _reconciler(config: str, *, workers: int | None = None) -> Any:
+    """Load the estate (no API call), then build the client and the reconciler."""
+    from fivetran_assets.estate import EstateError, load_estate
+    from fivetran_assets.reconcile.service import Reconciler, client_for
+
+    try:
+        estate = load_estate(config)
+        return Reconciler(estate, client_for(estate), workers=workers)
+    except EstateError as exc:
+        raise click.ClickException(f"invalid config:\n{exc}") from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _print_plan(console: Any, plan: Any) -> None:
+    from fivetran_assets.reconcile.render import plan_tables
+
+    for table in plan_tables(plan):
+        console.print(table)
+    console.print(plan.summary(), style="bold")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+@click.command()
+@click.option(
+    "--config", "config", default="config", show_default=True, help="Config file or folder."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def plan(config: str, as_json: bool) -> None:
+    """Show what apply would change (a dry run). Exit 0: nothing to do, 2: changes, 1: error."""
+    from rich.console import Console
+
+    from fivetran_assets.estate import EstateError
+    from fivetran_assets.fivetran.errors import FivetranError
+    from fivetran_assets.reconcile.reader import AmbiguousIdentityError
+
+    try:
+        reconciler = _reconciler(config)
+        result = reconciler.plan()
+    except click.ClickException as exc:
+        _fail(exc.message)
+        return
+    except (FivetranError, EstateError, AmbiguousIdentityError) as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        click.echo(result.to_json())
+    else:
+        _print_plan(Console(), result)
+    sys.exit(EXIT_CLEAN if result.is_empty else EXIT_PENDING)
+
+
+@click.command()
+@click.option(
+    "--config", "config", default="config", show_default=True, help="Config file or folder."
+)
+@click.option("--yes", is_flag=True, help="Apply without asking.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete resources in managed groups that config/ does not declare.",
+)
+@click.option(
+    "--allow-destructive",
+    is_flag=True,
+    help="Apply even when deletes/replacements exceed the safety threshold.",
+)
+def apply(config: str, yes: bool, prune: bool, allow_destructive: bool) -> None:
+    """Make the live Fivetran estate match config/, then verify it does."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fivetran_assets.estate import EstateError
+    from fivetran_assets.fivetran.errors import FivetranError
+    from fivetran_assets.reconcile.applier import task_count
+    from fivetran_assets.reconcile.executor import TaskState
+    from fivetran_assets.reconcile.plan import UnsafePlanError
+    from fivetran_assets.reconcile.reader import AmbiguousIdentityError
+
+    console = Console()
+    try:
+        reconciler = _reconciler(config)
+        current = reconciler.plan(prune=prune)
+        _print_plan(console, current)
+        if current.is_empty:
+            console.print("Nothing to apply.")
+            return
+        current.raise_if_unsafe(allow_destructive=allow_destructive)
+        if not yes and not click.confirm("Apply these changes?", default=False):
+            console.print("Not applied.")
+            sys.exit(EXIT_PENDING)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            bar = progress.add_task("applying", total=task_count(current))
+
+            def advance(result: Any) -> None:
+                progress.advance(bar)
+                if result.state is not TaskState.DONE:
+                    progress.console.print(
+                        f"[red]{result.label}: {result.error or result.state.value}[/red]"
+                    )
+
+            report = reconciler.apply(current, prune=prune, on_result=advance)
+    except click.ClickException as exc:
+        _fail(exc.message)
+        return
+    except (UnsafePlanError, FivetranError, EstateError, AmbiguousIdentityError) as exc:
+        _fail(str(exc))
+        return
+    for line in report.result.failures():
+        console.print(f"[red]{line}[/red]")
+    console.print(report.describe(), style="bold green" if report.ok else "bold red")
+    if report.verification is not None and not report.verified:
+        _print_plan(console, report.verification)
+    sys.exit(EXIT_CLEAN if report.ok else EXIT_ERROR)

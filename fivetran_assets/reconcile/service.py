@@ -1,0 +1,213 @@
+"""The reconciler as one object: plan, apply, verify, for the CLI and the Dagster job alike.
+
+`Reconciler(estate, client)` plans from a fresh read of Fivetran every time (no state file
+for identity); `apply(plan)` runs the plan and then verifies with a new plan that must be
+empty. Fingerprints of sent secrets live in the project's state directory
+(`$FIVETRAN_ASSETS_STATE_DIR`, else `.state/` under the project root).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from fivetran_assets.estate.errors import EstateError
+from fivetran_assets.estate.estate import Estate
+from fivetran_assets.estate.references import Environment
+from fivetran_assets.fivetran.client import FivetranClient
+from fivetran_assets.fivetran.errors import FivetranError
+from fivetran_assets.fivetran.ratelimit import RateBudget
+from fivetran_assets.fivetran.retry import RetryPolicy
+from fivetran_assets.reconcile.applier import ApplyResult, apply_plan
+from fivetran_assets.reconcile.desired import GroupSpec, desired_groups
+from fivetran_assets.reconcile.diff import compute_plan
+from fivetran_assets.reconcile.executor import TaskResult
+from fivetran_assets.reconcile.fingerprints import FingerprintStore
+from fivetran_assets.reconcile.plan import Plan
+from fivetran_assets.reconcile.reader import LiveEstate, read_estate
+
+logger = logging.getLogger("fivetran_assets.reconcile")
+
+STATE_DIR_ENV = "FIVETRAN_ASSETS_STATE_DIR"
+TIME_SCALE_ENV = "FIVETRAN_TIME_SCALE"
+SCALED_MARGIN_SECONDS = 0.1
+
+
+def default_state_dir(estate: Estate) -> Path:
+    """Where the project keeps its state: $FIVETRAN_ASSETS_STATE_DIR, else <root>/.state."""
+    explicit = os.environ.get(STATE_DIR_ENV)
+    return Path(explicit) if explicit else estate.root / ".state"
+
+
+def client_for(estate: Estate, environment: Environment | None = None) -> FivetranClient:
+    """A client from the estate's account section (URL, credentials from env, budget, timeouts).
+
+    `$FIVETRAN_TIME_SCALE` shortens the rate-limit windows for a time-scaled local Fivetran
+    (and the limiter's per-window safety margin with them: 1 s suits real hours, not scaled ones).
+    """
+    variables = dict(environment.variables) if environment is not None else None
+    key, secret = estate.credentials(variables)
+    account = estate.account
+    budget = account.rate_budget
+    scale = float(os.environ.get(TIME_SCALE_ENV, "1") or 1)
+    return FivetranClient(
+        key.reveal(),
+        secret.reveal(),
+        base_url=estate.base_url(variables),
+        timeout=(account.connect_timeout, account.read_timeout),
+        legacy_paths=account.legacy_paths,
+        retry=RetryPolicy(),
+        rate_budget=RateBudget(
+            requests_per_hour=budget.requests_per_hour,
+            creates_per_minute=budget.connection_creates_per_minute,
+            creates_per_hour=budget.connection_creates_per_hour,
+            time_scale=scale,
+            margin_seconds=1.0 if scale == 1 else SCALED_MARGIN_SECONDS,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    """An apply's outcome and its verification: `verification` is the fresh plan after apply,
+    None when it could not be read (`verify_error` says why)."""
+
+    result: ApplyResult
+    verification: Plan | None
+    verify_error: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.verification is not None and self.verification.is_empty
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok and self.verified
+
+    def describe(self) -> str:
+        counts = self.result.counts()
+        head = (
+            f"Applied: {counts['done']} done, {counts['failed']} failed, "
+            f"{counts['skipped']} skipped."
+        )
+        if self.verified:
+            return head + " Verified: a fresh plan is empty; the live estate matches the config."
+        return (
+            head + f" Not converged: a fresh plan still has changes ({self.verification.summary()})"
+        )
+
+
+class Reconciler:
+    """Plan and apply one estate against one Fivetran account."""
+
+    def __init__(
+        self,
+        estate: Estate,
+        client: FivetranClient,
+        *,
+        environment: Environment | None = None,
+        state_dir: Path | str | None = None,
+        workers: int | None = None,
+        refresh_snapshot: bool = True,
+    ) -> None:
+        self.estate = estate
+        self.client = client
+        self.environment = environment or estate.environment()
+        self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir(estate)
+        self._snapshot_path = self.state_dir / "snapshot.json" if state_dir is not None else None
+        self.refresh_snapshot = refresh_snapshot
+        self.workers = workers or estate.account.concurrency
+        self.fingerprints = FingerprintStore(self.state_dir, base_url=client.base_url)
+
+    @cached_property
+    def desired(self) -> dict[str, GroupSpec]:
+        return desired_groups(self.estate, self.environment)
+
+    def read(self) -> LiveEstate:
+        return read_estate(self.client, list(self.desired), workers=self.workers)
+
+    def plan(self, *, prune: bool = False) -> Plan:
+        """A plan from a fresh read of the live estate."""
+        return compute_plan(
+            self.desired,
+            self.read(),
+            fingerprints=self.fingerprints,
+            environment=self.environment,
+            prune=prune,
+        )
+
+    def apply(
+        self,
+        plan: Plan,
+        *,
+        prune: bool = False,
+        on_result: Callable[[TaskResult], None] | None = None,
+    ) -> ApplyReport:
+        """Apply `plan`, then re-plan to verify the estate converged; refresh the snapshot.
+
+        Every secret reference must resolve first (EstateError naming each missing variable and
+        where it is used), so a missing one stops the apply before its first call, not midway.
+        """
+        problems = self.estate.check_environment(self.environment.variables)
+        if problems and not plan.is_empty:
+            raise EstateError(problems)
+        result = apply_plan(
+            plan,
+            self.client,
+            environment=self.environment,
+            fingerprints=self.fingerprints,
+            workers=self.workers,
+            on_result=on_result,
+        )
+        try:
+            report = ApplyReport(result, self.plan(prune=prune))
+        except FivetranError as exc:
+            report = ApplyReport(result, None, str(exc))
+        if report.ok and not plan.is_empty and self.refresh_snapshot:
+            write_snapshot_if_available(self.estate, self.client, path=self._snapshot_path)
+        return report
+
+
+def write_snapshot_if_available(
+    estate: Estate, client: FivetranClient, *, path: Path | None = None
+) -> bool:
+    """Refresh the asset snapshot after an apply, through `reconcile.snapshot.write_snapshot`.
+
+    That module belongs to the Dagster face's author; this seam calls it when it exists, passing
+    the arguments it asks for by name (`estate`, `client`, and `path` when the reconciler was
+    given a state directory), and never fails the apply over it.
+    """
+    try:
+        from fivetran_assets.reconcile import snapshot
+    except ImportError:
+        return False
+    writer = getattr(snapshot, "write_snapshot", None)
+    if writer is None:
+        return False
+    available: dict[str, Any] = {"estate": estate, "client": client}
+    if path is not None:
+        available["path"] = path
+    parameters = inspect.signature(writer).parameters
+    kwargs = {name: available[name] for name in parameters if name in available}
+    missing = [
+        name
+        for name, p in parameters.items()
+        if name not in kwargs
+        and p.default is inspect.Parameter.empty
+        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if missing:
+        logger.warning("snapshot not refreshed: write_snapshot needs %s", ", ".join(missing))
+        return False
+    try:
+        writer(**kwargs)
+    except Exception as exc:
+        logger.warning("snapshot not refreshed: %s", exc)
+        return False
+    return True
