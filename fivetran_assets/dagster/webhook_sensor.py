@@ -1,0 +1,251 @@
+"""`fivetran_webhook_sensor`: Fivetran webhooks, read from the receiver's event log, drive Dagster.
+
+The receiver (`fivetran_assets.webhooks`) stores every signed event durably; this sensor reads
+the events after its cursor (the last event id it handled) on a short interval and makes no
+Fivetran API call for them:
+
+- `sync_end` SUCCESSFUL of a connection scheduled by Fivetran -> one materialization per table,
+  with the sync id, start and end; of one scheduled by Dagster -> nothing to record (the run
+  that triggered the sync records it; its wait reads the same log, see `webhook_waiter`);
+- `sync_end` FAILURE or RESCHEDULED -> an observation per table with the reason, and a warning
+  with the connection's dashboard URL;
+- transformation events -> materializations of the models of Fivetran-scheduled
+  transformations, observations with dbt's message when a run failed;
+- integrated (and partially integrated) transformations scheduled by Dagster -> a run request
+  as soon as every connection they follow has synced since their last run;
+- `edit_connector`, or tables in a connection's destination schemas that the snapshot lacks ->
+  the cached snapshot is refreshed (`webhook_schema`).
+
+Exactly once: the cursor and the tick's results are committed together by Dagster; a tick that
+failed is re-read from the same cursor; a run request's `run_key` names the event that
+completed it; and nothing is recorded that the instance already holds for the same sync
+(`webhook_record`), which is also how this sensor and the polling one share the work.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from fivetran_assets.dagster.estate_view import EstateView
+from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
+from fivetran_assets.dagster.translator import ConnectionAssets, TransformationAssets
+from fivetran_assets.dagster.warehouse import TableStats, Warehouse, WarehouseError
+from fivetran_assets.dagster.webhook_handler import (
+    HANDLED_EVENTS,
+    EstateIndex,
+    EventHandler,
+    TickResult,
+    WebhookCursor,
+)
+from fivetran_assets.dagster.webhook_schema import SnapshotRefresher, new_tables
+from fivetran_assets.reconcile.snapshot import Snapshot
+from fivetran_assets.webhooks import EventLog
+
+DEFAULT_NAME = "fivetran_webhook_sensor"
+log = logging.getLogger("fivetran_assets.dagster")
+
+
+def build_webhook_sensor(
+    conns: Sequence[ConnectionAssets],
+    transforms: Sequence[TransformationAssets] = (),
+    *,
+    event_log: str | Path,
+    name: str = DEFAULT_NAME,
+    minimum_interval_seconds: int = 5,
+    request_integrated_runs: bool = True,
+    refresh: SnapshotRefresher | None = None,
+    detect_new_tables: bool = True,
+    warehouses: Mapping[str, Warehouse | None] | None = None,
+    page_size: int = 500,
+    max_events_per_tick: int = 5000,
+    start_from_latest: bool = False,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+) -> dg.SensorDefinition:
+    """The webhook sensor over `event_log` (the receiver's `--db` file).
+
+    `request_integrated_runs` makes this sensor the trigger of Dagster-run integrated
+    transformations; turn the models' automation condition off when it is on, or both request.
+    `refresh(client)` rewrites the snapshot on a schema change (see
+    `webhook_schema.snapshot_refresher`); without it a schema change is only logged.
+    `start_from_latest` makes the first tick skip the events already in the log instead of
+    handling them (their syncs are then not recorded).
+    """
+    if page_size < 1 or max_events_per_tick < page_size:
+        raise ValueError(
+            f"build_webhook_sensor: need 1 <= page_size <= max_events_per_tick, got "
+            f"page_size={page_size}, max_events_per_tick={max_events_per_tick}"
+        )
+    if minimum_interval_seconds < 1:
+        raise ValueError(
+            f"build_webhook_sensor: minimum_interval_seconds must be >= 1, got "
+            f"{minimum_interval_seconds}"
+        )
+    index = EstateIndex.build(conns, transforms)
+    for problem in index.unresolved:
+        log.warning("%s cannot request integrated transformation %s", name, problem)
+    log_path = Path(event_log)
+    targets = [key for item in index.integrated for key in item.assets.models]
+    selection = dg.AssetSelection.assets(*targets) if targets and request_integrated_runs else None
+
+    @dg.sensor(
+        name=name,
+        minimum_interval_seconds=minimum_interval_seconds,
+        asset_selection=selection,
+        default_status=default_status,
+        description=(
+            "Reacts to Fivetran webhooks stored by the receiver: records Fivetran-run syncs and "
+            "transformations, observes failures, requests integrated transformations, refreshes "
+            "the asset snapshot on schema changes. No Fivetran API calls per event."
+        ),
+    )
+    def _sensor(
+        context: dg.SensorEvaluationContext,
+        fivetran: FivetranResource,
+        destination: DestinationResource,
+    ) -> dg.SensorResult:
+        events = EventLog(log_path)
+        cursor = WebhookCursor.from_json(context.cursor)
+        if cursor is None:
+            cursor = WebhookCursor(after=events.latest_id() if start_from_latest else 0)
+        _warn_on_gap(context, events, cursor.after)
+
+        def stats(
+            group: str, relations: list[tuple[str, str]]
+        ) -> dict[tuple[str, str], TableStats]:
+            warehouse = destination.get_warehouse(recorded=(warehouses or {}).get(group))
+            if warehouse is None or not relations:
+                return {}
+            try:
+                return warehouse.describe(relations)
+            except WarehouseError as exc:
+                context.log.warning(f"row counts unavailable: {exc}")
+                return {}
+
+        handler = EventHandler(
+            index=index,
+            instance=context.instance,
+            cursor=cursor,
+            dashboard_base=fivetran.dashboard_base_url,
+            stats=stats,
+            log=context.log,
+            request_integrated_runs=request_integrated_runs,
+        )
+        handled = 0
+        while handled < max_events_per_tick:
+            page = events.read_page(cursor.after, limit=page_size, events=HANDLED_EVENTS)
+            for stored in page.events:
+                handler.handle(stored)
+            handled += len(page.events)
+            cursor.after = max(cursor.after, page.cursor)
+            if len(page.events) < page_size:
+                break
+        result = handler.result
+        reported = {cid: list(names) for cid, names in cursor.reported.items()}
+        if detect_new_tables:
+            _check_new_tables(result, cursor, destination, warehouses or {})
+        if result.schema_changes and not _refresh(
+            context, fivetran, refresh, result.schema_changes
+        ):
+            cursor.reported = reported  # report the new tables again on the next sync
+        if not result.asset_events and not result.run_requests:
+            return dg.SensorResult(
+                skip_reason=(
+                    f"{handled} event(s), {result.skipped} of them outside this estate; "
+                    "nothing to record or request"
+                ),
+                cursor=cursor.to_json(),
+            )
+        return dg.SensorResult(
+            asset_events=result.asset_events,
+            run_requests=result.run_requests,
+            cursor=cursor.to_json(),
+        )
+
+    return _sensor
+
+
+def build_webhook_definitions(
+    view: EstateView,
+    snapshot: Snapshot | None,
+    *,
+    event_log: str | Path,
+    estate: Any = None,
+    snapshot_path: str | Path | None = None,
+    **sensor_kwargs: Any,
+) -> dg.Definitions:
+    """Definitions holding only the webhook sensor, to merge with the Fivetran definitions
+    (`dg.Definitions.merge(fivetran_defs, webhook_defs)`; resources come from those).
+
+    With `estate` (the loaded estate config) a schema change refreshes the snapshot at
+    `snapshot_path` (default location when None); row counts come from the destinations the
+    snapshot recorded unless `warehouses` is given.
+    """
+    from fivetran_assets.dagster.translator import translate
+    from fivetran_assets.dagster.warehouse import warehouse_for
+    from fivetran_assets.dagster.webhook_schema import snapshot_refresher
+
+    conns, transforms = translate(view, snapshot)
+    sensor_kwargs.setdefault(
+        "warehouses",
+        {
+            g.name: warehouse_for(g.destination_service, g.destination_config)
+            for g in (snapshot.groups if snapshot else ())
+        },
+    )
+    if estate is not None:
+        sensor_kwargs.setdefault("refresh", snapshot_refresher(estate, snapshot_path))
+    sensor = build_webhook_sensor(conns, transforms, event_log=event_log, **sensor_kwargs)
+    return dg.Definitions(sensors=[sensor])
+
+
+def _warn_on_gap(context: dg.SensorEvaluationContext, events: EventLog, after: int) -> None:
+    """Retention pruned events this sensor never read: say so instead of pretending."""
+    if after == 0:
+        return
+    oldest = events.oldest_id()
+    if oldest is not None and oldest > after + 1:
+        context.log.warning(
+            f"webhook events {after + 1}..{oldest - 1} were pruned from {events.path} before this "
+            "sensor read them; the polling sensor or a refresh must cover that gap"
+        )
+
+
+def _check_new_tables(
+    result: TickResult,
+    cursor: WebhookCursor,
+    destination: DestinationResource,
+    warehouses: Mapping[str, Warehouse | None],
+) -> None:
+    for cid, ca in result.new_table_checks.items():
+        warehouse = destination.get_warehouse(recorded=warehouses.get(ca.view.group))
+        found = new_tables(ca, warehouse, cursor.reported.get(cid, ()))
+        if found:
+            cursor.reported[cid] = sorted({*cursor.reported.get(cid, ()), *found})
+            result.schema_changes.append(
+                f"connection {ca.view.name} landed new table(s) {', '.join(found)}"
+            )
+
+
+def _refresh(
+    context: dg.SensorEvaluationContext,
+    fivetran: FivetranResource,
+    refresh: SnapshotRefresher | None,
+    reasons: list[str],
+) -> bool:
+    """Refresh the snapshot; False when it failed (without a refresher, it is only logged)."""
+    summary = "; ".join(dict.fromkeys(reasons))
+    if refresh is None:
+        context.log.warning(f"schema change ({summary}): run `fivetran-assets refresh`")
+        return True
+    try:
+        refresh(fivetran.get_client())
+    except Exception as exc:  # a failed refresh must not lose the tick's records
+        context.log.warning(f"schema change ({summary}); snapshot refresh failed: {exc}")
+        return False
+    context.log.info(f"schema change ({summary}): asset snapshot refreshed")
+    return True

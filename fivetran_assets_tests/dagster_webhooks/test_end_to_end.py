@@ -1,0 +1,165 @@
+"""End to end: the local Fivetran syncs on its own schedule -> signed webhook -> receiver ->
+event log -> webhook sensor -> materializations recorded and the integrated transformation
+requested; the polling sensor then finds nothing left to record; a Dagster-run sync waits on
+the event log instead of polling."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from fivetran_assets.dagster.sensors import build_polling_sensor
+from fivetran_assets.dagster.webhook_handler import WebhookCursor
+from fivetran_assets.dagster.webhook_schema import snapshot_refresher
+from fivetran_assets.dagster.webhook_sensor import build_webhook_sensor
+from fivetran_assets.reconcile.snapshot import read_snapshot
+from fivetran_assets.webhooks import EventName
+from fivetran_assets_tests.dagster_webhooks.estate import Ticker, latest
+from fivetran_assets_tests.dagster_webhooks.live import Live, live_estate
+
+AUTO = ("sales", "marketing")
+TABLES = ("employees", "expenses", "tickets", "audit_log")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    with live_estate(tmp_path_factory.mktemp("live"), fivetran_scheduled=AUTO) as estate:
+        yield estate
+
+
+def _count(warehouse: Path, schema: str, table: str) -> int:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+
+
+def test_fivetran_run_syncs_are_recorded_and_integrated_run_requested(live: Live) -> None:
+    conns, transforms = live.assets()
+    sensor = build_webhook_sensor(
+        conns, transforms, event_log=live.receiver.log.path, minimum_interval_seconds=1
+    )
+    t = Ticker(sensor, dg.DagsterInstance.ephemeral(), live.resources(warehouse=False))
+    live.schedule_by_fivetran(*AUTO)
+    for name in ("engineering", "finance"):  # Dagster-scheduled: stands in for their runs
+        live.client.sync_connection(live.connection_ids[name])
+    wanted = {dg.AssetKey(["departments", f"{d}_main", tb]) for d in AUTO for tb in TABLES}
+    models = {dg.AssetKey(["departments", "analytics", "stg_employees"])}
+    recorded: set[dg.AssetKey] = set()
+    requests: list[dg.RunRequest] = []
+    deadline = time.monotonic() + 40
+    while not (wanted <= recorded and requests) and time.monotonic() < deadline:
+        result = t.tick()
+        recorded |= {e.asset_key for e in result.asset_events}
+        requests += result.run_requests
+        time.sleep(0.3)
+    assert wanted <= recorded, f"not recorded: {sorted(map(str, wanted - recorded))}"
+    (request,) = requests[:1]
+    assert models <= set(request.asset_selection)
+    assert not any(k.path[1].startswith(("engineering", "finance")) for k in recorded)
+
+    sync_ends = {
+        e.event.sync_id
+        for e in live.receiver.log.read_after(0, events=[EventName.SYNC_END])
+        if e.event.connector_id == live.connection_ids["sales"]
+    }
+    meta = latest(t.instance, dg.AssetKey(["departments", "sales_main", "employees"]))
+    assert meta["fivetran/sync_id"] in sync_ends
+    assert meta["fivetran/sync_started_at"] < meta["fivetran/sync_ended_at"]
+
+    # Stop Fivetran's schedule, let the last syncs' events land, then both sensors catch up:
+    # the polling sensor must find every sync already recorded by the webhook sensor.
+    live.schedule_by_fivetran(*AUTO, paused=True)
+    live.wait_idle(*AUTO)
+    time.sleep(0.5)
+    t.tick()
+    assert WebhookCursor.from_json(t.cursor).after == live.receiver.log.latest_id()
+    polling = build_polling_sensor(conns)
+    assert polling is not None
+    polled = Ticker(polling, t.instance, live.resources()).tick()
+    assert not polled.asset_events, polled.skip_reason
+
+
+def test_edit_connector_refreshes_the_snapshot_with_row_counts_after(
+    live: Live, tmp_path: Path
+) -> None:
+    """Quiet estate (nothing syncs): an edit refreshes the real snapshot; a sync recorded now
+    carries the warehouse's row counts."""
+    conns, transforms = live.assets()
+    refreshed = tmp_path / "refreshed-snapshot.json"
+    sensor = build_webhook_sensor(
+        conns,
+        transforms,
+        event_log=live.receiver.log.path,
+        refresh=snapshot_refresher(live.estate, refreshed),
+        start_from_latest=True,
+    )
+    t = Ticker(sensor, dg.DagsterInstance.ephemeral(), live.resources())
+    t.tick()
+    sales = live.connection_ids["sales"]  # paused on Fivetran's schedule by the test above
+    live.client.update_connection(sales, paused=False, schedule_type="manual")
+    live.client.sync_connection(sales)
+    live.wait_idle("sales")
+    key = dg.AssetKey(["departments", "sales_main", "employees"])
+    deadline = time.monotonic() + 10
+    while latest(t.instance, key) is None and time.monotonic() < deadline:
+        t.tick()
+        time.sleep(0.2)
+    snapshot = read_snapshot(refreshed)
+    assert snapshot is not None and snapshot.connection("departments", "sales") is not None
+    meta = latest(t.instance, key)
+    assert meta is not None
+    assert meta["dagster/row_count"] == _count(live.warehouse, "sales_main", "employees") > 0
+
+
+def test_dagster_run_sync_waits_on_the_event_log(live: Live) -> None:
+    from fivetran_assets.dagster.build import build_fivetran_definitions
+    from fivetran_assets.dagster.webhook_waiter import event_log_waiter_factory
+
+    defs = build_fivetran_definitions(
+        live.view,
+        live.snapshot,
+        resources=live.resources(poll_first_look_seconds=600.0, poll_max_interval_seconds=600.0),
+        waiter_factory=event_log_waiter_factory(live.receiver.log.path),
+        checks=False,
+    )
+    key = dg.AssetKey(["departments", "engineering_main", "tickets"])
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={key})
+    connection_id = live.connection_ids["engineering"]
+    _, start = live.server.request_log.since(0)
+    began = time.monotonic()
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    elapsed = time.monotonic() - began
+    assert result.success
+    calls = [e for e in live.server.request_log.since(start)[0] if f"/{connection_id}" in e.path]
+    methods = [c.method for c in calls]
+    assert methods[:2] == ["GET", "POST"] and len(methods) <= 4, [(c.method, c.path) for c in calls]
+    (mat,) = result.get_asset_materialization_events()
+    sync_id = mat.materialization.metadata["fivetran/sync_id"].value
+    ends = live.receiver.log.read_after(
+        0, events=[EventName.SYNC_END], connection_ids=[connection_id]
+    )
+    assert sync_id == ends[-1].event.sync_id
+    assert elapsed < 8  # a polling waiter told to look after 600 Fivetran s would take 10 s
+
+
+def test_webhook_definitions_merge_with_the_fivetran_definitions(live: Live) -> None:
+    from fivetran_assets.dagster.build import build_fivetran_definitions
+    from fivetran_assets.dagster.webhook_sensor import build_webhook_definitions
+
+    fivetran_defs = build_fivetran_definitions(
+        live.view, live.snapshot, resources=live.resources(), checks=False
+    )
+    webhook_defs = build_webhook_definitions(
+        live.view, live.snapshot, event_log=live.receiver.log.path, estate=live.estate
+    )
+    merged = dg.Definitions.merge(fivetran_defs, webhook_defs)
+    dg.Definitions.validate_loadable(merged)
+    sensor = merged.resolve_sensor_def("fivetran_webhook_sensor")
+    graph = merged.resolve_asset_graph()
+    targets = sensor.asset_selection.resolve(graph)
+    models = {k for k in graph.get_all_asset_keys() if k.path[1] == "analytics"}
+    assert targets == models and models
