@@ -3,16 +3,15 @@
 Starts `fivetran-assets emulator serve` in its own process (rate limits off, fresh state), then
 measures requests per second for a simple GET (`GET /v1/groups/{id}`) with several keep-alive
 client threads, requests per second for connection creates, and the server's resident memory
-(RSS) once it holds the target number of connections. Prints each figure with its ratio to the
-target (>= 1,000 GETs/s; < 300 MB RSS for 10,000 connections).
+(RSS) once it holds the target number of connections. Targets: >= 1,000 GETs/s; < 300 MB RSS
+for 10,000 connections (at `tiny`, projected linearly from 1,000). The issue sets no peer.
 
-    .venv/bin/python bench/emulator_throughput.py --size tiny   # seconds, 1,000 connections
-    .venv/bin/python bench/emulator_throughput.py --size full   # 10,000 connections
+    .venv/bin/python -m bench.emulator_throughput --size tiny   # seconds, 1,000 connections
+    .venv/bin/python -m bench.emulator_throughput --size full   # 10,000 connections
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import http.client
 import json
@@ -25,6 +24,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.harness import Figure, at_least, at_most, finish, parser, pid_peak_rss_mb, pid_rss_mb
 
 GET_TARGET = 1000.0
 RSS_TARGET_MB = 300.0
@@ -90,13 +91,6 @@ def _start_server(port: int, state: Path) -> subprocess.Popen:
     raise SystemExit("the local Fivetran did not start")
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
-
-
 def measure_gets(port: int, path: str, seconds: float, threads: int) -> float:
     counts = [0] * threads
     stop = time.monotonic() + seconds
@@ -143,9 +137,9 @@ def measure_creates(port: int, group_id: str, source: Path, count: int, threads:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=sorted(SIZES), default="tiny")
-    size = SIZES[parser.parse_args().size]
+    started = time.perf_counter()
+    args = parser(__doc__).parse_args()
+    size = SIZES[args.size]
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "source.db"
         sqlite3.connect(source).execute(
@@ -157,25 +151,36 @@ def main() -> None:
             client = Client(port)
             _, group = client.call("POST", "/v1/groups", {"name": "bench"})
             group_id = group["data"]["id"]
-            idle_mb = _rss_mb(server.pid)
+            idle_mb = pid_rss_mb(server.pid)
             gets = measure_gets(port, f"/v1/groups/{group_id}", size.get_seconds, size.threads)
             creates = measure_creates(port, group_id, source, size.connections, size.threads)
-            held_mb = _rss_mb(server.pid)
+            held_mb = pid_rss_mb(server.pid)
             conn_gets = measure_gets(
                 port, "/v1/connections?limit=1", size.get_seconds / 2, size.threads
             )
+            peak_mb = pid_peak_rss_mb(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
-    print(f"GET /v1/groups/{{id}}:            {gets:8.0f} req/s  ({gets / GET_TARGET:.2f}x target)")
-    print(f"GET /v1/connections?limit=1:      {conn_gets:8.0f} req/s  (with connections held)")
-    print(f"POST /v1/connections:             {creates:8.0f} req/s")
     projected = idle_mb + (held_mb - idle_mb) * 10_000 / size.connections
-    print(
-        f"RSS idle {idle_mb:.0f} MB; with {size.connections} connections {held_mb:.0f} MB; "
-        f"projected for 10,000: {projected:.0f} MB ({projected / RSS_TARGET_MB:.2f}x the "
-        f"{RSS_TARGET_MB:.0f} MB limit)"
+    how = (
+        "measured"
+        if size.connections == 10_000
+        else f"projected linearly from {size.connections:,} connections ({held_mb:.0f} MB)"
     )
+    figures = [
+        Figure("get_rps", "GET /v1/groups/{id}", gets, "req/s", at_least(GET_TARGET),
+               peak_rss_mb=peak_mb, note=f"{size.threads} keep-alive client threads"),
+        Figure("list_rps", "GET /v1/connections?limit=1 (connections held)", conn_gets,
+               "req/s", peak_rss_mb=peak_mb),
+        Figure("create_rps", "POST /v1/connections", creates, "req/s", peak_rss_mb=peak_mb),
+        Figure("rss_10k_connections", "server RSS holding 10,000 connections", projected,
+               "MB", at_most(RSS_TARGET_MB), peak_rss_mb=peak_mb,
+               note=f"{how}; idle {idle_mb:.0f} MB"),
+    ]  # fmt: skip
+    details = {"idle_mb": idle_mb, "held_mb": held_mb, "connections": size.connections}
+    finish("emulator_throughput", args.size, figures, json_path=args.json, details=details,
+           started=started)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,23 +1,21 @@
 """Benchmark: sync throughput of the local Fivetran's data plane (SQLite -> DuckDB).
 
 Measures, in one process run, on one 10-column SQLite table:
-- a bare copy loop (read rows with sqlite3, hand them to DuckDB as Arrow batches, nothing else),
-- the data plane's first (historical) sync of the same table, and its ratio to the bare loop,
+- the data plane's first (historical) sync, and its speed beside a bare copy loop (read rows
+  with sqlite3, hand them to DuckDB as Arrow batches, nothing else) run on the same table,
 - an incremental sync after 1% of the rows changed, and its ratio to the full sync,
-- the process's peak RSS.
+- the peak RSS of a sync of a larger table, in a child process so nothing else counts.
 
-    python bench/sync_throughput.py --size tiny|full|memory [--json PATH]
+    python -m bench.sync_throughput --size tiny|full|memory [--rows N] [--json PATH]
 
-`full` is the 1,000,000-row target (>= 150,000 rows/s, >= 0.7x bare, incremental < 0.2x full);
-`memory` syncs 10,000,000 rows (peak RSS target < 500 MB) and skips the bare loop and the
-incremental step. Source rows are generated inside SQLite, so generation costs no Python memory.
+`full` is the 1,000,000-row target (>= 150,000 rows/s, >= 0.7x bare, incremental < 0.2x full)
+and syncs 10,000,000 rows in the child (peak RSS target < 500 MB); `tiny` runs the same steps
+small. `memory` is that child: one sync, nothing else. Source rows are generated inside
+SQLite, so generation costs no Python memory.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import resource
 import sqlite3
 import sys
 import tempfile
@@ -27,10 +25,22 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from bench.harness import (
+    Figure,
+    at_least,
+    at_most,
+    finish,
+    parser,
+    run_measured,
+    self_peak_rss_mb,
+)
+from bench.registry import ROOT
 from fivetran_assets.emulator.dataplane import api
 from fivetran_assets.emulator.dataplane.contract import SyncRequest
 
 SIZES = {"tiny": 20_000, "full": 1_000_000, "memory": 10_000_000}
+MEMORY_ROWS = {"tiny": 50_000, "full": 10_000_000}
+ROWS_PER_S_TARGET, VS_BARE_TARGET, INCREMENTAL_TARGET, RSS_TARGET_MB = 150_000, 0.7, 0.2, 500
 BATCH = 50_000
 DDL = """CREATE TABLE items (id INTEGER PRIMARY KEY, quantity INTEGER, weight REAL, name TEXT,
     made_on DATE, price NUMERIC(10,2), in_stock BOOLEAN, updated_at TIMESTAMP, code TEXT,
@@ -47,10 +57,6 @@ ARROW_TYPES = [
     pa.int64(), pa.int64(), pa.float64(), pa.string(), pa.string(),
     pa.float64(), pa.int64(), pa.string(), pa.string(), pa.int64(),
 ]  # fmt: skip
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def make_source(path: Path, rows: int) -> None:
@@ -118,49 +124,61 @@ def change_one_percent(source: Path, rows: int) -> int:
     return rows // step
 
 
+def memory_peak(rows: int) -> float:
+    """Peak RSS in MB of a child process doing only a sync of `rows` rows."""
+    command = [sys.executable, "-m", "bench.sync_throughput", "--size", "memory"]
+    measured = run_measured([*command, "--rows", str(rows)], timeout=3600, cwd=ROOT)
+    if measured.returncode != 0:
+        raise RuntimeError(f"memory sync failed:\n{measured.stderr[-2000:]}")
+    return measured.peak_rss_mb
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=sorted(SIZES), default="tiny")
-    parser.add_argument("--rows", type=int, help="override the row count of --size")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    args = parser.parse_args()
+    started = time.perf_counter()
+    cli = parser(__doc__, sizes=sorted(SIZES))
+    cli.add_argument("--rows", type=int, help="override the row count of --size")
+    args = cli.parse_args()
     rows = args.rows or SIZES[args.size]
-    figures: dict[str, float | int | str] = {"size": args.size, "rows": rows}
     with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp:
         root = Path(tmp)
         source = root / "source.sqlite"
         t = time.perf_counter()
         make_source(source, rows)
         print(f"generated {rows:,} rows in {time.perf_counter() - t:.1f}s")
-        if args.size != "memory":
-            bare = bare_copy(source, root / "bare.duckdb")
-            figures |= {"bare_seconds": round(bare, 3), "bare_rows_per_s": round(rows / bare)}
-            print(f"bare copy loop:   {bare:7.2f}s  {rows / bare:12,.0f} rows/s")
         request = sync_request(source, root / "warehouse.duckdb", root / "state")
         full, copied = timed_sync(request)
         assert copied == rows, f"full sync copied {copied} rows, expected {rows}"
-        figures |= {"full_seconds": round(full, 3), "full_rows_per_s": round(rows / full)}
+        sync_peak = self_peak_rss_mb()
         print(f"full sync:        {full:7.2f}s  {rows / full:12,.0f} rows/s")
-        if args.size != "memory":
-            ratio = bare / full
-            figures["full_vs_bare"] = round(ratio, 3)
-            print(f"full sync / bare copy speed: {ratio:.2f}x (target >= 0.70x)")
-            changed = change_one_percent(source, rows)
-            incremental, upserted = timed_sync(request)
-            assert upserted == changed, f"incremental upserted {upserted}, expected {changed}"
-            figures |= {
-                "incremental_seconds": round(incremental, 3),
-                "incremental_vs_full": round(incremental / full, 3),
-            }
-            print(
-                f"incremental sync ({changed:,} changed rows): {incremental:.2f}s = "
-                f"{incremental / full:.3f} of the full sync (target < 0.2)"
-            )
-    figures["peak_rss_mb"] = round(peak_rss_mb(), 1)
-    print(f"peak RSS: {peak_rss_mb():.0f} MB")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        if args.size == "memory":
+            figures = [Figure("sync_rows_per_s", f"sync of {rows:,} rows", rows / full, "rows/s",
+                              peak_rss_mb=sync_peak)]  # fmt: skip
+            finish("sync_memory", args.size, figures, json_path=args.json, started=started)
+            return 0
+        bare = bare_copy(source, root / "bare.duckdb")
+        print(f"bare copy loop:   {bare:7.2f}s  {rows / bare:12,.0f} rows/s")
+        changed = change_one_percent(source, rows)
+        incremental, upserted = timed_sync(request)
+        assert upserted == changed, f"incremental upserted {upserted}, expected {changed}"
+    memory_rows = MEMORY_ROWS[args.size]
+    memory_mb = memory_peak(memory_rows)
+    figures = [
+        Figure("sync_rows_per_s", f"full sync of {rows:,} rows", rows / full, "rows/s",
+               at_least(ROWS_PER_S_TARGET), peak_rss_mb=sync_peak),
+        Figure("sync_vs_bare", "full sync speed beside a bare copy loop", rows / full, "rows/s",
+               at_least(VS_BARE_TARGET, ratio=True), baseline=rows / bare,
+               baseline_name="bare copy loop", peak_rss_mb=sync_peak),
+        Figure("incremental", f"incremental sync, {changed:,} rows changed (1%)", incremental,
+               "s", at_most(INCREMENTAL_TARGET, ratio=True), baseline=full,
+               baseline_name="full sync", peak_rss_mb=self_peak_rss_mb()),
+        Figure("sync_rss", f"peak RSS syncing {memory_rows:,} rows", memory_mb, "MB",
+               at_most(RSS_TARGET_MB), peak_rss_mb=memory_mb,
+               note="a child process doing only the sync"),
+    ]  # fmt: skip
+    details = {"rows": rows, "full_seconds": full, "bare_seconds": bare,
+               "incremental_seconds": incremental, "memory_rows": memory_rows}  # fmt: skip
+    finish("sync_throughput", args.size, figures, json_path=args.json, details=details,
+           started=started)  # fmt: skip
     return 0
 
 

@@ -5,18 +5,16 @@ Runs `fivetran-assets webhooks serve` in its own process (as in production) and 
 way Fivetran delivers). Every 200 means the event was committed with `synchronous=FULL`.
 Afterwards it checks that the log holds every event exactly once, in order per connection.
 
-    python bench/webhook_receiver.py --size tiny|full [--json PATH]
+    python -m bench.webhook_receiver --size tiny|full [--senders N] [--json PATH]
 
-Target: >= 500 events/s. Prints events/s, the ratio to the target, latency percentiles and the
-peak RSS of the receiver and of this load generator.
+Target: >= 500 events/s. Reports events/s against the target, latency percentiles and the peak
+RSS of the receiver and of this load generator. A lost or reordered event is a bug, not a slow
+run: the benchmark then exits 1.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import resource
 import signal
 import socket
 import statistics
@@ -29,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.harness import Figure, at_least, finish, parser, pid_peak_rss_mb, self_peak_rss_mb
 from fivetran_assets.webhooks.loadgen import send_burst, sync_end_deliveries
 from fivetran_assets.webhooks.store import EventLog
 
@@ -48,7 +47,7 @@ def run(size: str, *, senders: int = 8, connections: int = 64) -> dict[str, obje
             url = f"http://127.0.0.1:{port}/fivetran/webhook"
             deliveries = sync_end_deliveries(count, connections=connections)
             result = send_burst(url, SECRET, deliveries, senders=senders)
-            receiver_peak_kib = _peak_rss_kib(receiver.pid)
+            receiver_peak_mb = pid_peak_rss_mb(receiver.pid)
         finally:
             receiver.send_signal(signal.SIGTERM)
             receiver.wait(timeout=30)
@@ -78,31 +77,35 @@ def run(size: str, *, senders: int = 8, connections: int = 64) -> dict[str, obje
         "latency_ms_p99": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 2)
         if latencies
         else None,
-        "receiver_peak_rss_mb": round(receiver_peak_kib / 1024, 1),
-        "loadgen_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "receiver_peak_rss_mb": receiver_peak_mb,
+        "loadgen_peak_rss_mb": self_peak_rss_mb(),
         "durable": "WAL, synchronous=FULL, committed before each 200 (group commit)",
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=sorted(SIZES), default="tiny")
-    parser.add_argument("--senders", type=int, default=8)
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    args = parser.parse_args(argv)
-    figures = run(args.size, senders=args.senders)
-    for key, value in figures.items():
-        print(f"{key:>26}: {value}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
-    ok = (
-        figures["lost"] == 0
-        and figures["in_order_per_connection"]
-        and figures["events_per_second"] >= TARGET_EVENTS_PER_SECOND
+    started = time.perf_counter()
+    cli = parser(__doc__, sizes=sorted(SIZES))
+    cli.add_argument("--senders", type=int, default=8)
+    args = cli.parse_args(argv)
+    details = run(args.size, senders=args.senders)
+    figure = Figure(
+        "events_per_s",
+        f"receiver, {details['events']:,} signed deliveries, {args.senders} senders",
+        details["events_per_second"],
+        "events/s",
+        at_least(TARGET_EVENTS_PER_SECOND),
+        peak_rss_mb=details["receiver_peak_rss_mb"],
+        note=f"p50 {details['latency_ms_p50']} ms, p99 {details['latency_ms_p99']} ms",
     )
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    finish("webhook_receiver", args.size, [figure], json_path=args.json, details=details,
+           started=started)  # fmt: skip
+    if details["lost"] or not details["in_order_per_connection"]:
+        print(
+            f"FAIL: {details['lost']} events lost; in order: {details['in_order_per_connection']}"
+        )
+        return 1
+    return 0
 
 
 def _free_port() -> int:
@@ -130,13 +133,6 @@ def _start_receiver(db: Path, port: int, log_file: Path) -> subprocess.Popen:
             time.sleep(0.05)
     process.kill()
     raise RuntimeError(f"receiver did not start:\n{log_file.read_text()}")
-
-
-def _peak_rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
 
 
 if __name__ == "__main__":

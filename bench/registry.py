@@ -1,0 +1,55 @@
+"""The list of benchmarks `python -m bench` runs and the tiny-size test checks: one line each.
+
+A benchmark is the module `bench.<name>`, run as its own process with the harness CLI
+(`--size`, `--json`); `figures` are the figure names its JSON must hold, so a benchmark that
+silently stops reporting one fails the test instead of vanishing from the table.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    figures: tuple[str, ...]
+    tiny_timeout: float = 120.0
+    full_timeout: float = 3600.0
+
+    def command(self, size: str, json_path: Path) -> list[str]:
+        """Run from the repository root (`cwd=ROOT`) so `bench` is importable as a package."""
+        return [
+            sys.executable,
+            *("-m", f"bench.{self.name}", "--size", size, "--json", str(json_path)),
+        ]
+
+    def timeout(self, size: str) -> float:
+        return self.tiny_timeout if size == "tiny" else self.full_timeout
+
+
+BENCHMARKS: tuple[Benchmark, ...] = (
+    Benchmark("emulator_throughput", ("get_rps", "list_rps", "create_rps", "rss_10k_connections")),
+    Benchmark("sync_throughput", ("sync_rows_per_s", "sync_vs_bare", "incremental", "sync_rss")),
+    Benchmark("webhook_receiver", ("events_per_s",)),
+    Benchmark(
+        "provision", ("apply_vs_floor", "apply_vs_seed_loop", "plan_api_calls", "plan_seconds")
+    ),
+    Benchmark("sync_api_calls", ("calls_polling_warm", "calls_polling_cold")),
+    Benchmark("webhook_latency", ("run_request_latency", "materialization_latency")),
+)
+
+
+def by_name(names: list[str] | None) -> tuple[Benchmark, ...]:
+    """The benchmarks named (all when None); an unknown name is an error naming the known ones."""
+    if not names:
+        return BENCHMARKS
+    known = {b.name: b for b in BENCHMARKS}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {unknown}; known: {sorted(known)}")
+    return tuple(known[n] for n in names)
