@@ -1,4 +1,4 @@
-"""Fivetran's vocabulary as `str` enums, plus the project's own (who schedules, modes).
+"""The config's vocabulary: Fivetran's (from the client) and the project's own terms.
 
 Values are taken from Fivetran's OpenAPI definition and documentation so that a typo in the config
 is caught by `validate` rather than by a 400 from the API halfway through an apply.
@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-DEFAULT_BASE_URL = "https://api.fivetran.com"
+# Fivetran's own vocabulary is the client's; only the project's own terms are defined here.
+from fivetran_assets.fivetran.client import DEFAULT_BASE_URL  # noqa: F401 (re-exported)
+from fivetran_assets.fivetran.enums import (  # noqa: F401 (re-exported for the config model)
+    SYNC_FREQUENCIES,
+    SchemaChangeHandling,
+    SyncMode,
+    WebhookEvent,
+)
+
 DEFAULT_API_KEY_ENV = "FIVETRAN_API_KEY"
 DEFAULT_API_SECRET_ENV = "FIVETRAN_API_SECRET"
 
-SYNC_FREQUENCIES = (1, 5, 15, 30, 60, 120, 180, 360, 480, 720, 1440)
 TIME_ZONE_OFFSETS = tuple(str(h) if h <= 0 else f"+{h}" for h in range(-11, 13))
 
 # Sources whose schema config has exactly one schema, whose name is known before capture:
@@ -25,18 +32,6 @@ class ScheduledBy(StrEnum):
 
     FIVETRAN = "fivetran"
     DAGSTER = "dagster"
-
-
-class SchemaChangeHandling(StrEnum):
-    ALLOW_ALL = "ALLOW_ALL"
-    ALLOW_COLUMNS = "ALLOW_COLUMNS"
-    BLOCK_ALL = "BLOCK_ALL"
-
-
-class SyncMode(StrEnum):
-    SOFT_DELETE = "SOFT_DELETE"
-    HISTORY = "HISTORY"
-    LIVE = "LIVE"
 
 
 class TransformationMode(StrEnum):
@@ -55,27 +50,6 @@ class Weekday(StrEnum):
     FRIDAY = "FRIDAY"
     SATURDAY = "SATURDAY"
     SUNDAY = "SUNDAY"
-
-
-class WebhookEvent(StrEnum):
-    SYNC_START = "sync_start"
-    SYNC_END = "sync_end"
-    CONNECTION_SUCCESSFUL = "connection_successful"
-    CONNECTION_FAILURE = "connection_failure"
-    CREATE_CONNECTOR = "create_connector"
-    PAUSE_CONNECTOR = "pause_connector"
-    RESUME_CONNECTOR = "resume_connector"
-    EDIT_CONNECTOR = "edit_connector"
-    DELETE_CONNECTOR = "delete_connector"
-    FORCE_UPDATE_CONNECTOR = "force_update_connector"
-    RESYNC_CONNECTOR = "resync_connector"
-    RESYNC_TABLE = "resync_table"
-    DBT_RUN_START = "dbt_run_start"
-    DBT_RUN_SUCCEEDED = "dbt_run_succeeded"
-    DBT_RUN_FAILED = "dbt_run_failed"
-    TRANSFORMATION_RUN_START = "transformation_run_start"
-    TRANSFORMATION_RUN_SUCCEEDED = "transformation_run_succeeded"
-    TRANSFORMATION_RUN_FAILED = "transformation_run_failed"
 
 
 class Region(StrEnum):

@@ -12,6 +12,9 @@ from typing import TypeVar
 
 E = TypeVar("E", bound=Enum)
 
+# The sync frequencies (minutes) Fivetran accepts for a connection.
+SYNC_FREQUENCIES = (1, 5, 15, 30, 60, 120, 180, 360, 480, 720, 1440)
+
 
 class SetupState(StrEnum):
     INCOMPLETE = "incomplete"

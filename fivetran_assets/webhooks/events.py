@@ -23,37 +23,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from fivetran_assets.fivetran.enums import WebhookEvent, parse_enum
 
-class EventName(StrEnum):
-    """The webhook events Fivetran documents (`status` is deprecated but still sent)."""
-
-    SYNC_START = "sync_start"
-    SYNC_END = "sync_end"
-    STATUS = "status"
-    CONNECTION_SUCCESSFUL = "connection_successful"
-    CONNECTION_FAILURE = "connection_failure"
-    CREATE_CONNECTOR = "create_connector"
-    PAUSE_CONNECTOR = "pause_connector"
-    RESUME_CONNECTOR = "resume_connector"
-    EDIT_CONNECTOR = "edit_connector"
-    DELETE_CONNECTOR = "delete_connector"
-    FORCE_UPDATE_CONNECTOR = "force_update_connector"
-    RESYNC_CONNECTOR = "resync_connector"
-    RESYNC_TABLE = "resync_table"
-    DBT_RUN_START = "dbt_run_start"
-    DBT_RUN_SUCCEEDED = "dbt_run_succeeded"
-    DBT_RUN_FAILED = "dbt_run_failed"
-    TRANSFORMATION_RUN_START = "transformation_run_start"
-    TRANSFORMATION_RUN_SUCCEEDED = "transformation_run_succeeded"
-    TRANSFORMATION_RUN_FAILED = "transformation_run_failed"
-
-    @classmethod
-    def parse(cls, name: str) -> EventName | str:
-        """The member for `name`, or `name` itself when Fivetran sent one we do not know."""
-        try:
-            return cls(name)
-        except ValueError:
-            return name
+# The receiver's name for Fivetran's event vocabulary, shared with the client's.
+EventName = WebhookEvent
 
 
 class SyncStatus(StrEnum):
@@ -147,7 +120,7 @@ class WebhookEvent:
             raise WebhookPayloadError(f"field 'data' must be an object, got {type(data).__name__}")
         status = _optional_str(data, "status", where="data.status")
         return cls(
-            event=EventName.parse(name),
+            event=parse_enum(EventName, name),
             created=_parse_created(payload.get("created")),
             connector_type=_optional_str(payload, "connector_type"),
             connector_id=_optional_str(payload, "connector_id"),

@@ -8,11 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from fivetran_assets.fivetran.enums import ScheduleType
+from fivetran_assets.fivetran.enums import SYNC_FREQUENCIES, ScheduleType
 from fivetran_assets.fivetran.models import Connection
 from fivetran_assets.fivetran.resources.base import ResourceBase, body_of
-
-SYNC_FREQUENCIES = (1, 5, 15, 30, 60, 120, 180, 360, 480, 720, 1440)
 
 
 def _check_frequency(sync_frequency: int | None) -> None:
