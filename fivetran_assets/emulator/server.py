@@ -3,9 +3,6 @@ demo) and `serve` (the foreground server behind `fivetran-assets emulator serve`
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -16,12 +13,7 @@ from fivetran_assets.emulator.app import build_app
 from fivetran_assets.emulator.context import Emulator, Settings
 from fivetran_assets.emulator.faults import FaultInjector, RequestLog
 from fivetran_assets.emulator.ratelimit import RateLimits
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+from fivetran_assets.serving import ThreadedServer
 
 
 class EmulatorServer:
@@ -57,11 +49,10 @@ class EmulatorServer:
             rate_limits=rate_limits or RateLimits(),
         )
         self.host = host
-        self.port = port or _free_port(host)
+        self._server: ThreadedServer | None = ThreadedServer(host=host, port=port, name="emulator")
+        self.port = self._server.port
         self._dataplane = dataplane
         self.emulator: Emulator | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
@@ -87,34 +78,23 @@ class EmulatorServer:
         self.faults = FaultInjector()
         self.request_log = RequestLog()
         app = build_app(self.emulator, faults=self.faults, request_log=self.request_log)
-        config = uvicorn.Config(
-            app,
-            host=self.host,
-            port=self.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
+        self._server = self._server or ThreadedServer(
+            host=self.host, port=self.port, name="emulator"
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="emulator", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.emulator.stop()
-                raise RuntimeError(f"The local Fivetran did not start on {self.base_url}")
-            time.sleep(0.01)
+        try:
+            self._server.start(app)
+        except RuntimeError:
+            self.emulator.stop()
+            raise RuntimeError(f"The local Fivetran did not start on {self.base_url}") from None
         self.emulator.start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._server.stop()
         if self.emulator is not None:
             self.emulator.stop()
-        self._server = self._thread = self.emulator = None
+        self._server = self.emulator = None
 
     def __enter__(self) -> EmulatorServer:
         return self.start()

@@ -8,15 +8,13 @@ the estate config's webhook secret references later) is the caller's business, s
 from __future__ import annotations
 
 import logging
-import socket
-import threading
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
 import uvicorn
 
+from fivetran_assets.serving import ThreadedServer
 from fivetran_assets.webhooks.app import DEFAULT_PATH, create_app
 from fivetran_assets.webhooks.store import DEFAULT_RETENTION, EventLog
 
@@ -74,8 +72,7 @@ class ReceiverServer:
         self._port = port
         self._path = path
         self._startup_timeout = startup_timeout
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
         self.url = ""
 
     def __repr__(self) -> str:
@@ -86,33 +83,19 @@ class ReceiverServer:
         return self.url + self._path
 
     def start(self) -> ReceiverServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self._host, self._port))
-        host, port = sock.getsockname()[:2]
-        config = uvicorn.Config(self._app, access_log=False, log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [sock]},
+        self._server = ThreadedServer(
+            host=self._host,
+            port=self._port,
             name="webhook-receiver",
-            daemon=True,
+            lifespan="on",
+            startup_timeout=self._startup_timeout,
         )
-        self._thread.start()
-        deadline = time.monotonic() + self._startup_timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"webhook receiver did not start on {host}:{port}")
-            time.sleep(0.01)
-        self.url = f"http://{host}:{port}"
+        self.url = self._server.start(self._app)
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._server.stop()
         self.log.close()
 
     def __enter__(self) -> ReceiverServer:

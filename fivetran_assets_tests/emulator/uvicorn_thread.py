@@ -7,13 +7,11 @@ socket, so these tests use uvicorn on a free loopback port rather than an in-pro
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import uvicorn
+from fivetran_assets.serving import ThreadedServer
 
 
 def free_port() -> int:
@@ -25,19 +23,8 @@ def free_port() -> int:
 @contextmanager
 def serve(app: Any, *, http: str = "auto") -> Iterator[str]:
     """Serve ``app`` until the block exits; yields its base URL."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=free_port(), http=http, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn test server did not start")
-        time.sleep(0.01)
+    server = ThreadedServer(name="uvicorn-test", http=http)
     try:
-        yield f"http://127.0.0.1:{config.port}"
+        yield server.start(app)
     finally:
-        server.should_exit = True
-        thread.join(10)
+        server.stop()
