@@ -52,6 +52,7 @@ def capture_schema(emu: Emulator, connection_id: str, *, exclude_mode: str = "PR
             catalog,
             schema_change_handling=handling,
             exclude_mode=exclude_mode,
+            schema_prefix=conn["schema"],
         )
         if emu.store.get("connection", connection_id) is not None:
             save(emu, connection_id, merged)

@@ -48,10 +48,15 @@ def merge_schema_config(
     *,
     schema_change_handling: str,
     exclude_mode: str = "PRESERVE",
+    schema_prefix: str | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Fivetran's reload rules; see schema_config.merge_schema_config."""
     return schema_config.merge_schema_config(
-        current, catalog, schema_change_handling=schema_change_handling, exclude_mode=exclude_mode
+        current,
+        catalog,
+        schema_change_handling=schema_change_handling,
+        exclude_mode=exclude_mode,
+        schema_prefix=schema_prefix,
     )
 
 

@@ -3,6 +3,10 @@
 The config has the exact shape of `GET /v1/connections/{id}/schemas` `data`. Settings a user
 made are never overwritten; what is new follows `schema_change_handling` and `exclude_mode`;
 what disappeared at the source stays, as Fivetran keeps it.
+
+A schema's `name_in_destination` is the schema the data lands in (Fivetran's OpenAPI: "the
+schema name within your destination"); for a database connection that is
+`<schema_prefix>_<source schema>`, so pass `schema_prefix` to report it as Fivetran does.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from fivetran_assets.emulator.dataplane.contract import Catalog, DataPlaneError, TableInfo
-from fivetran_assets.emulator.dataplane.naming import fivetran_name
+from fivetran_assets.emulator.dataplane.naming import destination_schema, fivetran_name
 
 
 class SchemaChangeHandling(StrEnum):
@@ -68,12 +72,15 @@ def merge_schema_config(
     *,
     schema_change_handling: str,
     exclude_mode: str = "PRESERVE",
+    schema_prefix: str | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Return the new schema config and a list of what appeared at the source.
 
     First capture: everything is enabled (disabled with exclude_mode EXCLUDE). Later: new
     schemas and tables are enabled only under ALLOW_ALL, new columns of known tables under
     ALLOW_ALL and ALLOW_COLUMNS; EXCLUDE disables everything new. Primary keys stay enabled.
+    With `schema_prefix`, schemas report their destination schema (`<prefix>_<schema>`), also
+    those an earlier capture stored under the bare source name.
     """
     handling = _parse(SchemaChangeHandling, schema_change_handling, "schema_change_handling")
     mode = _parse(ExcludeMode, exclude_mode, "exclude_mode")
@@ -89,14 +96,18 @@ def merge_schema_config(
     changes: list[str] = []
     for schema_name, tables in catalog.items():
         schema = schemas.get(schema_name)
+        bare = fivetran_name(schema_name)
+        landed = destination_schema(schema_prefix, schema_name) if schema_prefix else bare
         if schema is None:
             schema = schemas[schema_name] = {
-                "name_in_destination": fivetran_name(schema_name),
+                "name_in_destination": landed,
                 "enabled": new_container_on,
                 "tables": {},
             }
             if not first:
                 changes.append(f"schema {schema_name} added (enabled={new_container_on})")
+        elif schema.get("name_in_destination") in (None, bare):
+            schema["name_in_destination"] = landed
         table_configs: dict[str, Any] = schema.setdefault("tables", {})
         for table_name, info in tables.items():
             table = table_configs.get(table_name)

@@ -199,7 +199,10 @@ def run_sync(request: SyncRequest, *, cancelled: Cancelled) -> SyncReport:
     catalog = source.catalog()
     handling = request.schema_config.get("schema_change_handling", "ALLOW_ALL")
     config, changes = merge_schema_config(
-        request.schema_config, catalog, schema_change_handling=handling
+        request.schema_config,
+        catalog,
+        schema_change_handling=handling,
+        schema_prefix=request.schema_prefix,
     )
     plans = plan_tables(config, catalog, request.schema_prefix)
     state = SyncState.for_connection(
