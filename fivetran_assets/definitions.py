@@ -5,18 +5,9 @@ or `config/`) and the cached snapshot (`fivetran-assets refresh`); loading makes
 Provisioning (the plan/apply job and the config sensor) is merged in from its own module.
 """
 
-from importlib import import_module
-from importlib.util import find_spec
-
 import dagster as dg
 
 from fivetran_assets.dagster.build import load_fivetran_definitions
+from fivetran_assets.dagster.provision import provision_definitions
 
-
-def _provisioning() -> list[dg.Definitions]:
-    if find_spec("fivetran_assets.dagster.provision") is None:
-        return []
-    return [import_module("fivetran_assets.dagster.provision").provision_definitions()]
-
-
-defs = dg.Definitions.merge(load_fivetran_definitions(), *_provisioning())
+defs = dg.Definitions.merge(load_fivetran_definitions(), provision_definitions())

@@ -27,9 +27,11 @@ from fivetran_assets.dagster.translator import (
 )
 from fivetran_assets.dagster.waiting import PollingWaiter, SyncWaiter
 from fivetran_assets.dagster.warehouse import TableStats, Warehouse, WarehouseError
+from fivetran_assets.dagster.webhook_record import SYNC_ENDED_KEY
 from fivetran_assets.reconcile.snapshot import TableSnapshot
 
 DURATION_KEY = "fivetran/sync_duration_seconds"
+STARTED_KEY = "fivetran/sync_started_at"
 
 
 # Run config as plain Dagster fields, built once: inferring a schema from a Config class (and
@@ -59,14 +61,26 @@ def _failure(exc: RunFailed) -> dg.Failure:
     return dg.Failure(description=exc.message, metadata=meta)
 
 
-def _previous_duration(context: dg.AssetExecutionContext, keys: list[dg.AssetKey]) -> float | None:
-    """The last recorded sync duration of this connection: times the first poll."""
+def previous_duration(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> float | None:
+    """The connection's last sync duration (Fivetran seconds): times the first poll.
+
+    A Dagster run records it (`fivetran/sync_duration_seconds`); a sync Fivetran ran on its own
+    and the webhook sensor recorded carries its start and end instead, so a connection Dagster
+    has never synced itself still gets a timed first look.
+    """
     for key in keys[:1]:
-        event = context.instance.get_latest_materialization_event(key)
+        event = instance.get_latest_materialization_event(key)
         mat = event.asset_materialization if event else None
-        value = mat.metadata.get(DURATION_KEY) if mat else None
+        if mat is None:
+            return None
+        value = mat.metadata.get(DURATION_KEY)
         if value is not None:
             return float(value.value)
+        started = mat.metadata.get(STARTED_KEY)
+        ended = mat.metadata.get(SYNC_ENDED_KEY)
+        if started is not None and ended is not None:
+            duration = float(ended.value) - float(started.value)
+            return duration if duration > 0 else None
     return None
 
 
@@ -188,7 +202,7 @@ def _sync_connection(
         resync_tables=_resync_scope(ca, config["resync_tables"]),
         timeout=config["timeout_seconds"] or fivetran.sync_timeout_seconds,
         unpause=fivetran.unpause_paused,
-        expected_duration=_previous_duration(context, list(ca.tables)),
+        expected_duration=previous_duration(context.instance, list(ca.tables)),
         dashboard_url=dashboard_url(fivetran.dashboard_base_url, ca.connection_id),
     )
     try:
@@ -212,8 +226,8 @@ def _table_metadata(
     ca: ConnectionAssets,
 ) -> dict[str, Any]:
     meta: dict[str, Any] = {
-        "fivetran/sync_started_at": dg.MetadataValue.timestamp(outcome.started_at),
-        "fivetran/sync_ended_at": dg.MetadataValue.timestamp(outcome.ended_at),
+        STARTED_KEY: dg.MetadataValue.timestamp(outcome.started_at),
+        SYNC_ENDED_KEY: dg.MetadataValue.timestamp(outcome.ended_at),
         DURATION_KEY: outcome.duration_seconds,
         "fivetran/joined_running_sync": outcome.joined,
         "fivetran/dashboard_url": dg.MetadataValue.url(

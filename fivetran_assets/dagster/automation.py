@@ -5,6 +5,10 @@ so Dagster is their only trigger: a schedule per (group, cadence) runs their syn
 transformations follow the seed's modes: integrated -> an automation condition that fires once
 every upstream table has been updated since the models last ran; partially integrated -> that or
 a schedule; independent -> a schedule only.
+
+Sync jobs and sync schedules carry the run tag `fivetran_assets/sync` (`SYNC_RUN_TAG`), which the
+run queue's tag limits in `deploy/dagster.yaml` and the local instance (`stack/home.py`) bound;
+within a run, the executor runs at most `dagster.max_concurrent_syncs` sync steps at once.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import dagster as dg
 from fivetran_assets.dagster.estate_view import ScheduledBy, TransformationMode, TransformationView
 from fivetran_assets.dagster.translator import SYNC_TAG, ConnectionAssets, TransformationAssets
 
+SYNC_RUN_TAG = "fivetran_assets/sync"  # run tag the instance's tag concurrency limits match
+SYNC_RUN_TAGS = {SYNC_RUN_TAG: "true"}
 _STEP_HOURS = {60: 1, 120: 2, 180: 3, 360: 6, 480: 8, 720: 12}
 
 
@@ -76,10 +82,14 @@ def _keys(items: Sequence[ConnectionAssets | TransformationAssets]) -> list[dg.A
 
 
 def _executor(limit: int | None) -> dg.ExecutorDefinition | None:
+    """At most `limit` steps at once (not the CPU count), and at most `limit` of them syncs."""
     if not limit:
         return None
     return dg.multiprocess_executor.configured(
-        {"tag_concurrency_limits": [{"key": SYNC_TAG, "limit": limit}]}
+        {
+            "max_concurrent": limit,
+            "tag_concurrency_limits": [{"key": SYNC_TAG, "limit": limit}],
+        }
     )
 
 
@@ -97,6 +107,7 @@ def build_jobs(
             selection=dg.AssetSelection.assets(*_keys(conns)),
             description="Sync every connection of the estate.",
             executor_def=executor,
+            tags=SYNC_RUN_TAGS,
         ),
         dg.define_asset_job(
             "transform_all",
@@ -108,6 +119,7 @@ def build_jobs(
             selection=dg.AssetSelection.assets(*_keys(conns), *_keys(transforms)),
             description="Sync every connection, then run the transformations that read them.",
             executor_def=executor,
+            tags=SYNC_RUN_TAGS,
         ),
     ]
     groups: dict[str, list[ConnectionAssets | TransformationAssets]] = defaultdict(list)
@@ -120,6 +132,7 @@ def build_jobs(
                 selection=dg.AssetSelection.assets(*_keys(items)),
                 description=f"Sync the connections of group {group}, then its transformations.",
                 executor_def=executor,
+                tags=SYNC_RUN_TAGS,
             )
         )
     return jobs
@@ -143,6 +156,7 @@ def build_schedules(
                 cron_schedule=cron,
                 target=dg.AssetSelection.assets(*_keys(items)),
                 description=f"Sync {len(items)} connection(s) of {group} on `{cron}`.",
+                tags=SYNC_RUN_TAGS,
             )
         )
     for ta in transforms:

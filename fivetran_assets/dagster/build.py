@@ -3,6 +3,22 @@
 Loading makes no API call: everything comes from the config file and the snapshot on disk
 (`fivetran-assets refresh` or `apply` write it). A connection missing from the snapshot gets no
 table assets yet and a warning, instead of a failed code-server start.
+
+Webhooks. The receiver's event log is `$FIVETRAN_ASSETS_EVENT_LOG` when set (`off` or empty:
+none), else `webhooks.sqlite` in the project's state directory (`$FIVETRAN_ASSETS_STATE_DIR`,
+else `<project>/.state`: where `make demo`, `make dev` and `fivetran-assets webhooks serve` run
+from the project root keep it) when a group declares an active webhook, else none.
+With an event log: materializations wait on `sync_end` events (`event_log_waiter_factory`),
+failed transformations carry dbt's message from the log (`failure_reason_from_log`), and
+`fivetran_webhook_sensor` is RUNNING by default, while the polling sensor is defined but
+STOPPED (turn it on if the receiver cannot be reached). Without one, polling is RUNNING.
+
+Integrated transformations scheduled by Dagster have one trigger: their models' automation
+condition (`automation.integrated_condition`), evaluated by `fivetran_automation_sensor`
+(RUNNING by default). The webhook sensor does not request them (`request_integrated_runs`
+off): the condition also sees runs Dagster started itself (the `pipeline` job syncs and then
+transforms; a webhook-driven request would run the models a second time), and it sees syncs
+however they were recorded (a Dagster run, the webhook sensor, the polling sensor).
 """
 
 from __future__ import annotations
@@ -20,26 +36,88 @@ from fivetran_assets.dagster.automation import build_jobs, build_schedules, mode
 from fivetran_assets.dagster.estate_view import EstateView, estate_view
 from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
 from fivetran_assets.dagster.sensors import build_polling_sensor
-from fivetran_assets.dagster.translator import translate
-from fivetran_assets.dagster.warehouse import warehouse_for
+from fivetran_assets.dagster.translator import ConnectionAssets, TransformationAssets, translate
+from fivetran_assets.dagster.warehouse import Warehouse, warehouse_for
+from fivetran_assets.dagster.webhook_sensor import build_webhook_sensor
+from fivetran_assets.dagster.webhook_waiter import (
+    event_log_waiter_factory,
+    failure_reason_from_log,
+)
 from fivetran_assets.reconcile.snapshot import Snapshot, default_snapshot_path, read_snapshot
 
 log = logging.getLogger("fivetran_assets.dagster")
 
 SYNC_POOL = "fivetran_syncs"
 CONFIG_ENV = "FIVETRAN_ASSETS_CONFIG"
+EVENT_LOG_ENV = "FIVETRAN_ASSETS_EVENT_LOG"
+EVENT_LOG_NAME = "webhooks.sqlite"  # in the project's state directory
+AUTOMATION_SENSOR = "fivetran_automation_sensor"
+_OFF = frozenset({"", "off", "none", "false", "0"})
 
 
 def default_resources(view: EstateView | None = None) -> dict[str, Any]:
-    """Resources for the embedded default: credentials and base URL through environment."""
+    """Resources from the estate's `account:` section (URL, credential variable names, rate
+    budget, timeouts); secrets only through `dg.EnvVar`. `$FIVETRAN_TIME_SCALE` (a time-scaled
+    local Fivetran) scales the rate windows and polling as the reconciler's client does."""
+    from fivetran_assets.reconcile.service import TIME_SCALE_ENV
+
+    account = view.account if view is not None else None
+    fivetran: dict[str, Any] = {
+        "api_key": dg.EnvVar(account.api_key_env if account else "FIVETRAN_API_KEY"),
+        "api_secret": dg.EnvVar(account.api_secret_env if account else "FIVETRAN_API_SECRET"),
+        "base_url": (account.base_url if account else None)
+        or os.environ.get("FIVETRAN_BASE_URL")
+        or None,
+        "time_scale": float(os.environ.get(TIME_SCALE_ENV) or 1),
+    }
+    if account is not None:
+        fivetran.update(
+            requests_per_hour=account.requests_per_hour,
+            connect_timeout=account.connect_timeout,
+            read_timeout=account.read_timeout,
+            legacy_paths=account.legacy_paths,
+        )
+    if view is not None:
+        fivetran["dashboard_base_url"] = view.dashboard_base_url
     return {
-        "fivetran": FivetranResource(
-            api_key=dg.EnvVar("FIVETRAN_API_KEY"),
-            api_secret=dg.EnvVar("FIVETRAN_API_SECRET"),
-            base_url=os.environ.get("FIVETRAN_BASE_URL") or None,
-        ),
+        "fivetran": FivetranResource(**fivetran),
         "destination": DestinationResource(kind="auto"),
     }
+
+
+def event_log_path(
+    root: Path, *, webhooks: bool, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """The receiver's event log for the estate rooted at `root` (see the module docstring)."""
+    from fivetran_assets.reconcile.service import STATE_DIR_ENV
+
+    env = os.environ if environ is None else environ
+    explicit = env.get(EVENT_LOG_ENV)
+    if explicit is not None:
+        if explicit.strip().lower() in _OFF:
+            return None
+        return root / explicit.strip()  # an absolute path stays absolute
+    if not webhooks:
+        return None
+    state_dir = env.get(STATE_DIR_ENV)
+    return (root / state_dir if state_dir else root / ".state") / EVENT_LOG_NAME
+
+
+def _automation_sensor(transforms: list[TransformationAssets]) -> dg.SensorDefinition | None:
+    """Evaluates the integrated transformations' conditions, running by default so `make dev`
+    reacts (Dagster's implicit automation sensor starts stopped)."""
+    keys = [
+        spec.key for ta in transforms for spec in ta.specs if spec.automation_condition is not None
+    ]
+    if not keys:
+        return None
+    return dg.AutomationConditionSensorDefinition(
+        AUTOMATION_SENSOR,
+        target=dg.AssetSelection.assets(*keys),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        description="Runs integrated transformations once all their connections have synced.",
+    )
 
 
 def build_fivetran_definitions(
@@ -51,7 +129,16 @@ def build_fivetran_definitions(
     failure_reason: Callable[[str], str | None] | None = None,
     checks: bool = True,
     sensor_per_tick: int = 100,
+    event_log: str | Path | None = None,
+    estate: Any = None,
+    snapshot_path: str | Path | None = None,
 ) -> dg.Definitions:
+    """The estate's assets, jobs, schedules and sensors; `event_log` is the receiver's log
+    (module docstring). With `estate`, a schema change seen by the webhook sensor refreshes the
+    snapshot at `snapshot_path`."""
+    if event_log is not None:
+        waiter_factory = waiter_factory or event_log_waiter_factory(event_log)
+        failure_reason = failure_reason or failure_reason_from_log(event_log)
     conns, transforms = translate(view, snapshot, conditions=model_conditions(view.transformations))
     missing = [f"{c.view.group}/{c.view.name}" for c in conns if c.snapshot is None]
     if missing:
@@ -85,13 +172,54 @@ def build_fivetran_definitions(
         for ta in transforms
         if ta.specs
     )
-    sensor = build_polling_sensor(conns, per_tick=sensor_per_tick, warehouses=warehouses)
+    polling = build_polling_sensor(
+        conns,
+        per_tick=sensor_per_tick,
+        warehouses=warehouses,
+        default_status=dg.DefaultSensorStatus.STOPPED
+        if event_log is not None
+        else dg.DefaultSensorStatus.RUNNING,
+    )
+    sensors = [s for s in (polling, _automation_sensor(transforms)) if s is not None]
+    if event_log is not None:
+        sensors.append(
+            _webhook_sensor(
+                conns,
+                transforms,
+                event_log,
+                warehouses=warehouses,
+                estate=estate,
+                snapshot_path=snapshot_path,
+            )
+        )
     return dg.Definitions(
         assets=assets,
         jobs=build_jobs(conns, transforms, sync_limit=view.sync_pool_limit),
         schedules=build_schedules(conns, transforms),
-        sensors=[sensor] if sensor else [],
+        sensors=sensors,
         resources=dict(resources) if resources is not None else default_resources(view),
+    )
+
+
+def _webhook_sensor(
+    conns: list[ConnectionAssets],
+    transforms: list[TransformationAssets],
+    event_log: str | Path,
+    *,
+    warehouses: Mapping[str, Warehouse | None],
+    estate: Any,
+    snapshot_path: str | Path | None,
+) -> dg.SensorDefinition:
+    from fivetran_assets.dagster.webhook_schema import snapshot_refresher
+
+    return build_webhook_sensor(
+        conns,
+        transforms,
+        event_log=event_log,
+        request_integrated_runs=False,
+        refresh=snapshot_refresher(estate, snapshot_path) if estate is not None else None,
+        warehouses=warehouses,
+        default_status=dg.DefaultSensorStatus.RUNNING,
     )
 
 
@@ -100,9 +228,16 @@ def load_fivetran_definitions(
     snapshot_path: str | Path | None = None,
     **kwargs: Any,
 ) -> dg.Definitions:
-    """Definitions for the estate at `config_path` ($FIVETRAN_ASSETS_CONFIG, else `config/`)."""
+    """Definitions for the estate at `config_path` ($FIVETRAN_ASSETS_CONFIG, else `config/`),
+    with the webhook event log resolved as the module docstring says unless `event_log` is given.
+    """
     from fivetran_assets.estate import load_estate
 
     estate = load_estate(Path(config_path or os.environ.get(CONFIG_ENV) or "config"))
-    snapshot = read_snapshot(snapshot_path or default_snapshot_path(estate.root))
-    return build_fivetran_definitions(estate_view(estate), snapshot, **kwargs)
+    snapshot_path = snapshot_path or default_snapshot_path(estate.root)
+    view = estate_view(estate)
+    if "event_log" not in kwargs:
+        kwargs["event_log"] = event_log_path(estate.root, webhooks=view.webhooks)
+    kwargs.setdefault("estate", estate)
+    kwargs.setdefault("snapshot_path", snapshot_path)
+    return build_fivetran_definitions(view, read_snapshot(snapshot_path), **kwargs)

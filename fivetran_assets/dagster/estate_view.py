@@ -59,11 +59,30 @@ class TransformationView:
 
 
 @dataclass(frozen=True)
+class AccountView:
+    """How the Dagster resources reach Fivetran: the estate's `account:` section, resolved.
+
+    `base_url` None means "not resolvable at load time" (a reference to an unset variable):
+    the resource then falls back to `$FIVETRAN_BASE_URL` at run time.
+    """
+
+    base_url: str | None = None
+    api_key_env: str = "FIVETRAN_API_KEY"
+    api_secret_env: str = "FIVETRAN_API_SECRET"
+    requests_per_hour: int = 20_000
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    legacy_paths: bool = False
+
+
+@dataclass(frozen=True)
 class EstateView:
     connections: tuple[ConnectionView, ...]
     transformations: tuple[TransformationView, ...] = ()
     sync_pool_limit: int | None = None  # concurrent syncs; None = unbounded
     dashboard_base_url: str = "https://fivetran.com/dashboard"
+    account: AccountView = AccountView()
+    webhooks: bool = False  # some group declares an active webhook (a receiver is expected)
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -115,4 +134,25 @@ def estate_view(estate: Estate) -> EstateView:
         connections=connections,
         transformations=transformations,
         sync_pool_limit=settings.max_concurrent_syncs,
+        account=_account_view(estate),
+        webhooks=any(w.active for g in estate.groups for w in g.webhooks),
+    )
+
+
+def _account_view(estate: Estate) -> AccountView:
+    from fivetran_assets.estate import EstateError
+
+    account = estate.account
+    try:
+        base_url: str | None = estate.base_url()
+    except EstateError:
+        base_url = None
+    return AccountView(
+        base_url=base_url,
+        api_key_env=account.api_key_env,
+        api_secret_env=account.api_secret_env,
+        requests_per_hour=account.rate_budget.requests_per_hour,
+        connect_timeout=account.connect_timeout,
+        read_timeout=account.read_timeout,
+        legacy_paths=account.legacy_paths,
     )

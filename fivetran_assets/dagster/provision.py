@@ -118,6 +118,7 @@ def fivetran_apply(
         context.log.info("dry run: nothing applied")
         context.add_output_metadata({"dry_run": True, "applied": 0})
         return {"dry_run": True, **plan.counts()}
+    _apply_sync_pool(context, config.config_path)
     if plan.is_empty:
         context.add_output_metadata({"dry_run": False, "applied": 0, "verified": True})
         return {"dry_run": False, "verified": True}
@@ -147,6 +148,23 @@ def fivetran_apply(
     context.add_output_metadata(metadata)
     context.log.info(report.describe())
     return {"dry_run": False, "verified": True, **counts}
+
+
+def _apply_sync_pool(context: dg.OpExecutionContext, config_path: str | None) -> None:
+    """Give the instance pool `fivetran_syncs` the estate's `dagster.max_concurrent_syncs` slots,
+    so the bound holds across runs too (unset in config: the pool is left as it is)."""
+    from fivetran_assets.dagster.build import SYNC_POOL
+    from fivetran_assets.estate import EstateError, load_estate
+
+    path = config_path or default_config_path()
+    try:
+        limit = load_estate(path).dagster.max_concurrent_syncs
+    except EstateError as exc:
+        raise _failure(f"the estate config at {path} is invalid", problems=str(exc)) from None
+    if limit is None:
+        return
+    context.instance.event_log_storage.set_concurrency_slots(SYNC_POOL, limit)
+    context.log.info(f"pool {SYNC_POOL}: {limit} concurrent sync(s)")
 
 
 @dg.job(

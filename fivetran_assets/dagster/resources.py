@@ -58,10 +58,15 @@ class FivetranResource(dg.ConfigurableResource):
         )
 
     def get_client(self) -> Any:
-        """A `FivetranClient` for this run (rate limiter shared per process and account)."""
+        """A `FivetranClient` for this run (rate limiter shared per process and account).
+
+        Under a time-scaled local Fivetran the limiter's per-window margin shrinks as the
+        reconciler's `client_for` does: a 1 s margin is noise in a real hour, not in a scaled one.
+        """
         from fivetran_assets.fivetran.client import FivetranClient
         from fivetran_assets.fivetran.ratelimit import RateBudget
         from fivetran_assets.fivetran.retry import RetryPolicy
+        from fivetran_assets.reconcile.service import SCALED_MARGIN_SECONDS
 
         return FivetranClient(
             self.api_key,
@@ -71,7 +76,9 @@ class FivetranResource(dg.ConfigurableResource):
             legacy_paths=self.legacy_paths,
             retry=RetryPolicy(max_retries=self.max_retries),
             rate_budget=RateBudget(
-                requests_per_hour=self.requests_per_hour, time_scale=self.time_scale
+                requests_per_hour=self.requests_per_hour,
+                time_scale=self.time_scale,
+                margin_seconds=1.0 if self.time_scale == 1 else SCALED_MARGIN_SECONDS,
             ),
         )
 

@@ -3,9 +3,11 @@
 For connections `scheduled_by: fivetran` Dagster triggers nothing; it observes. Each tick reads
 at most `per_tick` connections (one GET each, concurrently), starting where the previous tick
 stopped so every connection gets its turn however many there are. The cursor keeps, per
-connection, the last `succeeded_at` recorded; a sync Dagster itself triggered is recognised by
-the `fivetran/sync_ended_at` its materialization carries, so it is never recorded twice. The
-webhook sensor (issue 7) does the same from events and stays compatible with this cursor rule.
+connection, the last `succeeded_at` seen. Before recording, it asks `webhook_record.unrecorded`,
+the rule every recorder shares: a table whose latest materialization already stands for this
+sync (a Dagster run triggered or joined it, or the webhook sensor recorded it) is skipped, and
+so is a table an unfinished Dagster run is waiting on (that run records it). So the polling
+and webhook sensors together never record one sync twice.
 """
 
 import json
@@ -20,19 +22,9 @@ from fivetran_assets.dagster.estate_view import ScheduledBy
 from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
 from fivetran_assets.dagster.translator import ConnectionAssets, dashboard_url
 from fivetran_assets.dagster.warehouse import Warehouse, WarehouseError
+from fivetran_assets.dagster.webhook_record import RunIdentity, unrecorded
 
 ENDED_KEY = "fivetran/sync_ended_at"
-
-
-def _recorded_end(instance: dg.DagsterInstance, keys: Sequence[dg.AssetKey]) -> float | None:
-    """The latest sync end recorded on any of `keys` (a subset run records only some tables)."""
-    ends = []
-    for event in instance.get_latest_materialization_events(keys).values():
-        mat = event.asset_materialization if event else None
-        value = mat.metadata.get(ENDED_KEY) if mat else None
-        if value is not None:
-            ends.append(float(value.value))
-    return max(ends, default=None)
 
 
 def _load_cursor(raw: str | None) -> tuple[int, dict[str, str]]:
@@ -48,11 +40,16 @@ def sync_materializations(
     *,
     dashboard_base: str,
     stats: dict[tuple[str, str], Any] | None = None,
+    keys: Sequence[dg.AssetKey] | None = None,
 ) -> list[dg.AssetMaterialization]:
-    """One materialization per table for the sync that ended at `connection.succeeded_at`."""
+    """One materialization per table (of `keys`, default all) for the sync that ended at
+    `connection.succeeded_at`."""
     ended: datetime = connection.succeeded_at
+    wanted = set(ca.tables if keys is None else keys)
     out = []
     for key, table in ca.tables.items():
+        if key not in wanted:
+            continue
         meta: dict[str, Any] = {
             ENDED_KEY: dg.MetadataValue.timestamp(ended),
             "fivetran/recorded_by": "polling sensor",
@@ -75,6 +72,7 @@ def build_polling_sensor(
     workers: int = 8,
     minimum_interval_seconds: int = 60,
     warehouses: Mapping[str, Warehouse | None] | None = None,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
 ) -> dg.SensorDefinition | None:
     watched = [
         ca
@@ -90,6 +88,7 @@ def build_polling_sensor(
         name=name,
         minimum_interval_seconds=minimum_interval_seconds,
         asset_selection=dg.AssetSelection.assets(*[s.key for ca in watched for s in ca.specs]),
+        default_status=default_status,
         description=(
             "Records syncs Fivetran ran on its own schedule (connections scheduled_by fivetran) "
             "as materializations; one GET per connection per tick at most."
@@ -115,21 +114,28 @@ def build_polling_sensor(
             if seen.get(cid) == ended.isoformat():
                 continue
             seen[cid] = ended.isoformat()
-            recorded = _recorded_end(context.instance, list(ca.tables))
-            if recorded is not None and recorded >= ended.timestamp() - 1e-3:
-                continue  # Dagster triggered (or already recorded) this sync
+            keys = unrecorded(context.instance, list(ca.tables), RunIdentity.sync(ended, None))
+            if not keys:
+                continue  # recorded already, or an unfinished Dagster run will record it
             stats = None
             warehouse = destination.get_warehouse(recorded=(warehouses or {}).get(ca.view.group))
             if warehouse is not None:
                 try:
                     stats = warehouse.describe(
-                        [(t.destination_schema, t.destination_table) for t in ca.tables.values()]
+                        [
+                            (ca.tables[k].destination_schema, ca.tables[k].destination_table)
+                            for k in keys
+                        ]
                     )
                 except WarehouseError as exc:
                     context.log.warning(f"row counts unavailable: {exc}")
             events.extend(
                 sync_materializations(
-                    ca, connection, dashboard_base=fivetran.dashboard_base_url, stats=stats
+                    ca,
+                    connection,
+                    dashboard_base=fivetran.dashboard_base_url,
+                    stats=stats,
+                    keys=keys,
                 )
             )
         cursor = json.dumps({"offset": (offset + count) % len(watched), "seen": seen})

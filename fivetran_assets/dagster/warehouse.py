@@ -56,7 +56,9 @@ class DuckDBWarehouse:
         while True:
             try:
                 return duckdb.connect(self.path, read_only=True)
-            except duckdb.IOException as exc:
+            except (duckdb.IOException, duckdb.ConnectionException) as exc:
+                # The writer holds the file (IOException), or this process has it open with
+                # another configuration (ConnectionException): both pass; wait a bounded time.
                 if time.monotonic() >= deadline:
                     raise WarehouseError(f"DuckDB warehouse {self.path}: {exc}") from exc
                 time.sleep(0.1)

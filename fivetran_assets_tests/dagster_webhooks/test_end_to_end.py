@@ -116,14 +116,14 @@ def test_edit_connector_refreshes_the_snapshot_with_row_counts_after(
 
 
 def test_dagster_run_sync_waits_on_the_event_log(live: Live) -> None:
+    """The definitions given the receiver's log wait on it (no explicit waiter needed)."""
     from fivetran_assets.dagster.build import build_fivetran_definitions
-    from fivetran_assets.dagster.webhook_waiter import event_log_waiter_factory
 
     defs = build_fivetran_definitions(
         live.view,
         live.snapshot,
         resources=live.resources(poll_first_look_seconds=600.0, poll_max_interval_seconds=600.0),
-        waiter_factory=event_log_waiter_factory(live.receiver.log.path),
+        event_log=live.receiver.log.path,
         checks=False,
     )
     key = dg.AssetKey(["departments", "engineering_main", "tickets"])
@@ -163,3 +163,31 @@ def test_webhook_definitions_merge_with_the_fivetran_definitions(live: Live) -> 
     targets = sensor.asset_selection.resolve(graph)
     models = {k for k in graph.get_all_asset_keys() if k.path[1] == "analytics"}
     assert targets == models and models
+
+
+def test_an_event_log_brings_the_webhook_sensor_running_and_one_trigger_per_model(
+    live: Live,
+) -> None:
+    """With a receiver: the webhook sensor runs by default, the polling sensor is the stopped
+    fallback, and integrated models are requested by their automation condition only."""
+    from fivetran_assets.dagster.build import AUTOMATION_SENSOR, build_fivetran_definitions
+
+    running, stopped = dg.DefaultSensorStatus.RUNNING, dg.DefaultSensorStatus.STOPPED
+    with_log = build_fivetran_definitions(
+        live.view, live.snapshot, resources=live.resources(), event_log=live.receiver.log.path
+    )
+    dg.Definitions.validate_loadable(with_log)
+    webhook = with_log.resolve_sensor_def("fivetran_webhook_sensor")
+    assert webhook.default_status is running
+    assert webhook.asset_selection is None  # it requests no transformation runs
+    assert with_log.resolve_sensor_def("fivetran_sync_polling_sensor").default_status is stopped
+    automation = with_log.resolve_sensor_def(AUTOMATION_SENSOR)
+    graph = with_log.resolve_asset_graph()
+    models = {k for k in graph.get_all_asset_keys() if k.path[1] == "analytics"}
+    assert automation.default_status is running
+    assert automation.asset_selection.resolve(graph) == models and models
+
+    without = build_fivetran_definitions(live.view, live.snapshot, resources=live.resources())
+    names = {s.name for s in without.sensors or ()}
+    assert "fivetran_webhook_sensor" not in names
+    assert without.resolve_sensor_def("fivetran_sync_polling_sensor").default_status is running
