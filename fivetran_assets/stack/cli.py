@@ -15,6 +15,7 @@ from fivetran_assets.stack.credentials import (
     mask,
     stack_env,
 )
+from fivetran_assets.stack.env import EVAL_HINT
 from fivetran_assets.stack.home import ensure_dagster_home
 from fivetran_assets.stack.ports import PortBusyError, require_free_port
 from fivetran_assets.stack.processes import ServiceError, ServiceManager, ServiceSpec, is_ours
@@ -86,8 +87,11 @@ def demo(departments: int, rows: int) -> None:
         raise click.ClickException(str(exc)) from None
     console.print(
         "\nThe local Fivetran and the receiver keep running. `make dev` shows these runs in the "
-        "Dagster UI; `make stop` stops everything."
+        "Dagster UI; `make stop` stops everything. To run `fivetran-assets plan` (or apply, "
+        "refresh) against them, first load their environment into your shell:",
+        markup=False,
     )
+    console.print(EVAL_HINT, markup=False, soft_wrap=True)
 
 
 @click.command()

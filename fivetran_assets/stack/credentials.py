@@ -86,5 +86,7 @@ def stack_env(settings: StackSettings, creds: Credentials) -> dict[str, str]:
         "FIVETRAN_ASSETS_DEMO_DIR": str(settings.demo_path),
         "FIVETRAN_WEBHOOK_URL": settings.webhook_url,
         "FIVETRAN_WEBHOOK_SECRET": creds.webhook_secret,
+        # Where the receiver stores events, so the assets wait on `sync_end` instead of polling.
+        "FIVETRAN_ASSETS_EVENT_LOG": str(settings.webhook_db),
         "DAGSTER_HOME": str(settings.dagster_home),
     }

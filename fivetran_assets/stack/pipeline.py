@@ -11,6 +11,7 @@ import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.markdown import Markdown
@@ -75,10 +76,11 @@ def run_demo_pipeline(
             console.print(f"[bold]{label}[/]")
             console.print(Markdown(text.replace("<br>", "; ")))
         console.rule(f"[bold]2/2 Syncs and transformations[/] ({PIPELINE_JOB})")
+        started = datetime.now(UTC).replace(tzinfo=None)  # `_fivetran_synced` is naive UTC
         pipeline = execute_job(
             PIPELINE_JOB, settings=settings, env=env, console=console, module=module
         )
-    tables = tuple(warehouse_tables(settings.warehouse_path))
+    tables = tuple(warehouse_tables(settings.warehouse_path, since=started))
     console.rule("[bold]Summary")
     render_summary(
         console,

@@ -82,6 +82,7 @@ def test_stack_env_exports_what_the_config_reads(tmp_path: Path) -> None:
     assert env["FIVETRAN_WEBHOOK_URL"] == "http://127.0.0.1:9102/fivetran/webhook"
     assert env["FIVETRAN_ASSETS_DEMO_DIR"] == str(tmp_path / ".state" / "demo")
     assert env["DAGSTER_HOME"] == str(tmp_path / ".dagster_home")
+    assert env["FIVETRAN_ASSETS_EVENT_LOG"] == str(tmp_path / ".state" / "webhooks.sqlite")
 
 
 def test_dagster_home_loads_as_an_instance_with_run_queue_limits(tmp_path: Path) -> None:
