@@ -254,7 +254,10 @@ class Transport:
             kind = "could not connect" if unsent else "no answer"
             logger.debug("%s %s -> %s (attempt %d)", method, path, type(exc).__name__, attempt)
             raise FivetranConnectionError(
-                f"{kind} ({type(exc).__name__})", ambiguous=not unsent, method=method, path=path
+                f"{kind} to {self.base_url} ({type(exc).__name__})",
+                ambiguous=not unsent,
+                method=method,
+                path=path,
             ) from None
         elapsed_ms = (self._clock() - started) * 1000
         logger.debug(

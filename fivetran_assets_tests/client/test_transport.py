@@ -157,6 +157,8 @@ def test_refused_connection_is_not_ambiguous_and_retried(clock: FakeClock) -> No
         client.create_group("finance")
     assert info.value.ambiguous is False
     assert len(clock.sleeps) == 2
+    # A user reading the error sees which server could not be reached.
+    assert f"http://127.0.0.1:{port}" in str(info.value)
 
 
 def test_delete_that_404s_after_ambiguous_failure_counts_as_done(
