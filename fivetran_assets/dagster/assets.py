@@ -25,7 +25,7 @@ from fivetran_assets.dagster.translator import (
     TransformationAssets,
     dashboard_url,
 )
-from fivetran_assets.dagster.waiting import PollingWaiter, SyncWaiter
+from fivetran_assets.dagster.waiting import PollingWaiter, SyncWaiter, TransformationWaiter
 from fivetran_assets.dagster.warehouse import TableStats, Warehouse, WarehouseError
 from fivetran_assets.dagster.webhook_record import SYNC_ENDED_KEY
 from fivetran_assets.reconcile.snapshot import TableSnapshot
@@ -252,9 +252,11 @@ def transformation_multi_asset(
     pool: str | None,
     warehouse_default: Warehouse | None = None,
     failure_reason: Callable[[str], str | None] | None = None,
+    waiter_factory: Callable[[FivetranResource], TransformationWaiter] | None = None,
 ) -> dg.AssetsDefinition:
-    """The multi-asset running one transformation; `failure_reason(id)` supplies dbt's message
-    of a failed run (the REST resource has none; the webhook event log does)."""
+    """The multi-asset running one transformation; `waiter_factory(resource)` waits for the run
+    (default: polling), `failure_reason(id)` supplies dbt's message of a failed run when the
+    waiter did not see it (the REST resource has none; the webhook event log does)."""
     view = ta.view
     transformation_id = ta.snapshot.id if ta.snapshot else None
 
@@ -284,7 +286,9 @@ def transformation_multi_asset(
                 transformation_id,
                 full_refresh=config["full_refresh"],
                 timeout=config["timeout_seconds"] or fivetran.sync_timeout_seconds,
-                waiter=PollingWaiter(fivetran.polling()),
+                waiter=waiter_factory(fivetran)
+                if waiter_factory
+                else PollingWaiter(fivetran.polling()),
                 failure_reason=failure_reason,
             )
         except RunFailed as exc:

@@ -8,8 +8,9 @@ Webhooks. The receiver's event log is `$FIVETRAN_ASSETS_EVENT_LOG` when set (`of
 none), else `webhooks.sqlite` in the project's state directory (`$FIVETRAN_ASSETS_STATE_DIR`,
 else `<project>/.state`: where `make demo`, `make dev` and `fivetran-assets webhooks serve` run
 from the project root keep it) when a group declares an active webhook, else none.
-With an event log: materializations wait on `sync_end` events (`event_log_waiter_factory`),
-failed transformations carry dbt's message from the log (`failure_reason_from_log`), and
+With an event log: sync materializations wait on `sync_end` events and transformation runs on
+`transformation_run_succeeded`/`_failed` (`event_log_waiter_factory`), failed syncs and
+transformations carry the reason from the log (`failure_reason_from_log` as a fallback), and
 `fivetran_webhook_sensor` is RUNNING by default, while the polling sensor is defined but
 STOPPED (turn it on if the receiver cannot be reached). Without one, polling is RUNNING.
 
@@ -126,6 +127,7 @@ def build_fivetran_definitions(
     *,
     resources: Mapping[str, Any] | None = None,
     waiter_factory: Callable[[FivetranResource], Any] | None = None,
+    transformation_waiter_factory: Callable[[FivetranResource], Any] | None = None,
     failure_reason: Callable[[str], str | None] | None = None,
     checks: bool = True,
     sensor_per_tick: int = 100,
@@ -135,9 +137,14 @@ def build_fivetran_definitions(
 ) -> dg.Definitions:
     """The estate's assets, jobs, schedules and sensors; `event_log` is the receiver's log
     (module docstring). With `estate`, a schema change seen by the webhook sensor refreshes the
-    snapshot at `snapshot_path`."""
+    snapshot at `snapshot_path`. `waiter_factory` / `transformation_waiter_factory` override how
+    syncs and transformation runs are awaited (default: on the event log if any, else polling).
+    """
     if event_log is not None:
         waiter_factory = waiter_factory or event_log_waiter_factory(event_log)
+        transformation_waiter_factory = transformation_waiter_factory or (
+            event_log_waiter_factory(event_log)
+        )
         failure_reason = failure_reason or failure_reason_from_log(event_log)
     conns, transforms = translate(view, snapshot, conditions=model_conditions(view.transformations))
     missing = [f"{c.view.group}/{c.view.name}" for c in conns if c.snapshot is None]
@@ -168,6 +175,7 @@ def build_fivetran_definitions(
             pool=None,
             warehouse_default=warehouses.get(ta.view.group),
             failure_reason=failure_reason,
+            waiter_factory=transformation_waiter_factory,
         )
         for ta in transforms
         if ta.specs

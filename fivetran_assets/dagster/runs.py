@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from fivetran_assets.dagster.waiting import PollingWaiter, SyncWaiter, WaitTimeout, sync_has_ended
-
-FINAL_TRANSFORMATION_STATES = frozenset(
-    {"SUCCEEDED", "FAILED", "CANCELED", "PARTIALLY_SUCCEEDED", "BLOCKED"}
+from fivetran_assets.dagster.waiting import (
+    PollingWaiter,
+    SyncWaiter,
+    TransformationWaiter,
+    WaitTimeout,
+    sync_has_ended,
 )
 
 
@@ -60,6 +62,18 @@ def _value(enum_or_str: Any) -> str:
 
 def _alerts(alerts: Sequence[Any]) -> list[str]:
     return [f"{a.code}: {a.message}" if a.message else str(a.code) for a in alerts]
+
+
+def _failure_reasons(connection: Any, event_reason: str | None) -> list[str]:
+    """Why a sync failed, most specific first: the `sync_end` event's reason, then the
+    connection's task and warning messages (Fivetran's alerts), each said once."""
+    found = [event_reason] + [a.message for a in connection.status.tasks]
+    found += [a.message for a in connection.status.warnings]
+    reasons: list[str] = []
+    for reason in found:
+        if reason and reason.strip() and reason.strip() not in reasons:
+            reasons.append(reason.strip())
+    return reasons
 
 
 def _ensure_runnable(client: Any, conn: Any, req: SyncRequest) -> Any:
@@ -132,11 +146,16 @@ def run_sync(
         ) from exc
     final = end.connection
     if not sync_has_ended(final, previous_end) or not final.last_sync_succeeded:
+        reasons = _failure_reasons(final, end.reason)
         raise RunFailed(
             f"sync of connection {final.schema} ({final.id}) failed at "
-            f"{final.failed_at.isoformat() if final.failed_at else 'an unknown time'}",
+            f"{final.failed_at.isoformat() if final.failed_at else 'an unknown time'}: "
+            + ("; ".join(reasons) if reasons else "Fivetran gave no reason")
+            + (f" (see {req.dashboard_url})" if req.dashboard_url else ""),
             {
                 "failed_at": final.failed_at.isoformat() if final.failed_at else None,
+                "reason": "; ".join(reasons) or None,
+                "sync_id": end.sync_id,
                 "tasks": _alerts(final.status.tasks),
                 "warnings": _alerts(final.status.warnings),
                 "dashboard_url": req.dashboard_url,
@@ -165,37 +184,32 @@ def run_transformation(
     *,
     full_refresh: bool = False,
     timeout: float = 3 * 3600,
-    waiter: PollingWaiter | None = None,
+    waiter: TransformationWaiter | None = None,
     expected_duration: float | None = None,
     failure_reason: Callable[[str], str | None] | None = None,
 ) -> TransformationOutcome:
-    """`POST /v1/transformations/{id}/run`, then poll `GET /v1/transformations/{id}` to a final
-    status. The REST resource carries no failure message (only the `transformation_run_failed`
-    webhook does): `failure_reason(id)` is the seam through which the event log supplies dbt's.
+    """`GET /v1/transformations/{id}`, `POST .../run`, then the waiter's looks to a final status
+    (with an event-log waiter: one more GET once the run's end event arrives). The REST resource
+    carries no failure message, only the `transformation_run_failed` webhook does: the waiter
+    returns it when it saw the event, else `failure_reason(id)` is asked for it.
     """
     waiter = waiter or PollingWaiter()
     before = client.get_transformation(transformation_id)
-    previous_end = before.last_ended_at
-    client.run_transformation(transformation_id, full_refresh=full_refresh)
-
-    def ended(t: Any) -> bool:
-        moved = t.last_ended_at is not None and (
-            previous_end is None or t.last_ended_at > previous_end
-        )
-        return _value(t.status).upper() in FINAL_TRANSFORMATION_STATES and moved
-
     try:
-        final, _ = waiter.wait_until(
-            lambda: client.get_transformation(transformation_id),
-            ended,
+        end = waiter.wait_for_transformation_end(
+            client,
+            transformation_id,
+            trigger=lambda: client.run_transformation(transformation_id, full_refresh=full_refresh),
+            previous_end=before.last_ended_at,
             timeout=timeout,
             expected_duration=expected_duration,
         )
     except WaitTimeout as exc:
         raise RunFailed(f"transformation {transformation_id} {exc}") from exc
+    final = end.transformation
     status = _value(final.status).upper()
     if status != "SUCCEEDED":
-        reason = failure_reason(transformation_id) if failure_reason else None
+        reason = end.reason or (failure_reason(transformation_id) if failure_reason else None)
         raise RunFailed(
             f"transformation {final.name or transformation_id} ended {status}"
             + (f": {reason}" if reason else " (dbt's message is in the Fivetran dashboard)"),

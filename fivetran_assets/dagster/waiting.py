@@ -1,7 +1,8 @@
 """Waiting for a sync or a transformation run to end, without burning the API budget.
 
-The wait is a seam (`SyncWaiter`): the webhooks issue plugs in a waiter that reads the durable
-event log and only GETs the connection once its `sync_end` arrives. Without a receiver,
+The wait is a seam (`SyncWaiter`, `TransformationWaiter`): with a webhook receiver, a waiter
+reads the durable event log and only GETs the connection (or transformation) once its end
+event arrives. Without a receiver,
 `PollingWaiter` polls adaptively: the first look is timed from the connection's previous sync
 duration (a sync that took nine minutes last time will not end in ten seconds), then the interval
 grows geometrically up to a ceiling (60 s) with jitter, so a ten-minute sync costs a handful of
@@ -79,6 +80,7 @@ class SyncEnd:
     connection: Any  # fivetran_assets.fivetran.models.Connection
     sync_id: str | None = None
     looks: int = 0
+    reason: str | None = None  # the `sync_end` event's `data.reason`, when one was seen
 
 
 class SyncWaiter(Protocol):
@@ -93,6 +95,46 @@ class SyncWaiter(Protocol):
     ) -> SyncEnd:
         """Return once the connection's last completed sync is later than `previous_end`."""
         ...
+
+
+@dataclass(frozen=True)
+class TransformationEnd:
+    """The transformation as read after its run ended, and dbt's message if the waiter saw it."""
+
+    transformation: Any  # fivetran_assets.fivetran.models.Transformation
+    looks: int = 0
+    reason: str | None = None  # the `transformation_run_failed` event's `data.reason`
+
+
+class TransformationWaiter(Protocol):
+    def wait_for_transformation_end(
+        self,
+        client: Any,
+        transformation_id: str,
+        *,
+        trigger: Callable[[], None],
+        previous_end: datetime | None,
+        timeout: float,
+        expected_duration: float | None,
+    ) -> TransformationEnd:
+        """Call `trigger` (which starts the run), then return once the transformation's
+        `last_ended_at` is later than `previous_end` with a final status. The waiter calls the
+        trigger itself so that an event-log waiter can note the log's head before the run starts.
+        """
+        ...
+
+
+FINAL_TRANSFORMATION_STATES = frozenset(
+    {"SUCCEEDED", "FAILED", "CANCELED", "PARTIALLY_SUCCEEDED", "BLOCKED"}
+)
+
+
+def transformation_has_ended(transformation: Any, previous_end: datetime | None) -> bool:
+    """A run ended when the status is final and `last_ended_at` moved past the old one."""
+    status = str(getattr(transformation.status, "value", transformation.status) or "").upper()
+    ended = transformation.last_ended_at
+    moved = ended is not None and (previous_end is None or ended > previous_end)
+    return moved and status in FINAL_TRANSFORMATION_STATES
 
 
 def sync_has_ended(connection: Any, previous_end: datetime | None) -> bool:
@@ -154,3 +196,22 @@ class PollingWaiter:
             expected_duration=expected_duration,
         )
         return SyncEnd(connection=connection, looks=looks)
+
+    def wait_for_transformation_end(
+        self,
+        client: Any,
+        transformation_id: str,
+        *,
+        trigger: Callable[[], None],
+        previous_end: datetime | None,
+        timeout: float,
+        expected_duration: float | None,
+    ) -> TransformationEnd:
+        trigger()
+        transformation, looks = self.wait_until(
+            lambda: client.get_transformation(transformation_id),
+            lambda t: transformation_has_ended(t, previous_end),
+            timeout=timeout,
+            expected_duration=expected_duration,
+        )
+        return TransformationEnd(transformation=transformation, looks=looks)

@@ -242,3 +242,24 @@ def test_schema_drift_check_and_freshness_policy(demo: Demo) -> None:
     after = drift()
     assert not after.passed
     assert after.metadata["new_columns"].value == ["escalated_to"]
+
+
+def test_failed_sync_says_why_and_where(demo: Demo) -> None:
+    """Polling (no event log): the reason is the connection's task message from the GET that
+    saw the failure; the message and the metadata carry it and the dashboard URL."""
+    cid = demo.connection_ids["finance"]
+    reason = "Permission denied on table tickets (injected)"
+    _local(demo, f"/_local/connections/{cid}/next-sync", {"outcome": "fail", "reason": reason})
+    key = dg.AssetKey(["departments", "finance_main", "tickets"])
+    job = (
+        demo.definitions().resolve_implicit_global_asset_job_def().get_subset(asset_selection={key})
+    )
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    failure = _failure(result)
+    url = f"http://local/dashboard/connectors/{cid}/status"
+    assert f"({cid}) failed at" in failure.description
+    assert failure.description.endswith(f": {reason} (see {url})")
+    assert failure.metadata["reason"].value == reason
+    assert failure.metadata["dashboard_url"].value == url
+    assert failure.metadata["tasks"].value == [f"sync_failed: {reason}"]

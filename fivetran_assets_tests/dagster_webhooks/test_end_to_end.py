@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -191,3 +192,100 @@ def test_an_event_log_brings_the_webhook_sensor_running_and_one_trigger_per_mode
     names = {s.name for s in without.sensors or ()}
     assert "fivetran_webhook_sensor" not in names
     assert without.resolve_sensor_def("fivetran_sync_polling_sensor").default_status is running
+
+
+def _api_calls(live: Live, since: int, fragment: str) -> tuple[list[tuple[str, str]], int]:
+    """The local Fivetran's `/v1` calls whose path contains `fragment`, from `/_local/requests`."""
+    import requests
+
+    answer = requests.get(
+        f"{live.server.base_url}/_local/requests", params={"since": since}, timeout=5
+    )
+    answer.raise_for_status()
+    body = answer.json()
+    calls = [(i["method"], i["path"]) for i in body["items"] if fragment in i["path"]]
+    return calls, body["next_index"]
+
+
+def _settled(live: Live) -> None:
+    """Every department synced once and no (integrated) transformation run in flight, so the
+    run under test is the only one."""
+    names = list(live.connection_ids)
+    for name in names:
+        if live.client.get_connection(live.connection_ids[name]).succeeded_at is None:
+            live.client.sync_connection(live.connection_ids[name])
+    live.wait_idle(*names)
+    deadline = time.monotonic() + 30
+    while str(live.client.get_transformation(live.transformation_id).status).endswith("RUNNING"):
+        assert time.monotonic() < deadline, "the integrated transformation run did not end"
+        time.sleep(0.2)
+
+
+def test_dagster_run_transformation_waits_on_the_event_log(live: Live) -> None:
+    """GET, POST .../run, GET: the run is seen when its webhook lands, not at the next poll
+    (a polling waiter told to look first after 3600 Fivetran s would look a minute later)."""
+    from fivetran_assets.dagster.build import build_fivetran_definitions
+
+    _settled(live)
+    defs = build_fivetran_definitions(
+        live.view,
+        live.snapshot,
+        resources=live.resources(
+            warehouse=False, poll_first_look_seconds=3600.0, poll_max_interval_seconds=3600.0
+        ),
+        event_log=live.receiver.log.path,
+        checks=False,
+    )
+    tid = live.transformation_id
+    _, start = _api_calls(live, 0, "")
+    result = defs.resolve_job_def("transform_all").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral()
+    )
+    finished = datetime.now(UTC)
+    assert result.success
+    calls, _ = _api_calls(live, start, f"/transformations/{tid}")
+    path = f"/v1/transformations/{tid}"
+    assert calls == [("GET", path), ("POST", f"{path}/run"), ("GET", path)], calls
+    ended = [
+        e
+        for e in live.receiver.log.read_after(0, events=[EventName.TRANSFORMATION_RUN_SUCCEEDED])
+        if e.event.transformation_id == tid
+    ]
+    assert ended and (finished - ended[-1].received_at).total_seconds() < 3
+
+
+def test_a_failed_sync_says_why_with_the_event_log(live: Live) -> None:
+    """The `Failure` carries the reason (the `sync_end` event's, which the connection's task
+    repeats: said once) and the dashboard URL, in its message and its metadata."""
+    import requests
+
+    from fivetran_assets.dagster.build import build_fivetran_definitions
+
+    _settled(live)
+    cid = live.connection_ids["finance"]  # the sync lasts 60 Fivetran s: not over at the 1st look
+    reason = "source database is read-only (injected for the test)"
+    requests.post(
+        f"{live.server.base_url}/_local/connections/{cid}/next-sync",
+        json={"outcome": "fail", "reason": reason, "duration_seconds": 60},
+        timeout=5,
+    ).raise_for_status()
+    defs = build_fivetran_definitions(
+        live.view,
+        live.snapshot,
+        resources=live.resources(warehouse=False),
+        event_log=live.receiver.log.path,
+        checks=False,
+    )
+    key = dg.AssetKey(["departments", "finance_main", "tickets"])
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={key})
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
+    url = f"http://local/dashboard/connectors/{cid}"
+    assert "failed at" in failure.description and reason in failure.description
+    assert failure.description.count(reason) == 1 and url in failure.description
+    assert failure.metadata["reason"].value == reason
+    assert failure.metadata["dashboard_url"].value.startswith(url)
+    ends = live.receiver.log.read_after(0, events=[EventName.SYNC_END], connection_ids=[cid])
+    assert ends[-1].event.reason == reason
+    assert failure.metadata["sync_id"].value == ends[-1].event.sync_id

@@ -4,7 +4,7 @@ connection's last completed sync matters to it)."""
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -113,3 +113,105 @@ def test_failure_reason_is_the_latest_failed_run_of_that_transformation(feed: Fe
     feed.transformation("transformation_run_failed", "t2", run="r2", reason="not this one")
     feed.transformation("transformation_run_failed", "t1", run="r3", reason="dbt: boom")
     assert reason("t1") == "dbt: boom"
+
+
+def test_a_failed_sync_end_hands_back_its_reason(feed: Feed) -> None:
+    client = FakeClient()
+
+    def finish() -> None:
+        client.ended = T0 + timedelta(minutes=5)
+        feed.sync("c1", "FAILURE", reason="source database is locked")
+
+    timer = _later(0.2, finish)
+    waiter = EventLogWaiter(feed.log.path, time_scale=1, fallback_interval=60)
+    end = waiter.wait_for_sync_end(
+        client, "c1", previous_end=T0, timeout=600, expected_duration=None
+    )
+    timer.join()
+    assert end.reason == "source database is locked"
+
+
+class FakeTransformations:
+    """`get_transformation` answers from `ended`/`status`; `trigger` notes the log's head then."""
+
+    def __init__(self, feed: Feed) -> None:
+        self.feed = feed
+        self.ended: datetime | None = T0
+        self.status = "SUCCEEDED"
+        self.calls = 0
+        self.head_at_trigger: int | None = None
+
+    def get_transformation(self, transformation_id: str) -> SimpleNamespace:
+        self.calls += 1
+        return SimpleNamespace(
+            id=transformation_id, status=self.status, last_ended_at=self.ended, name="models"
+        )
+
+    def trigger(self) -> None:
+        self.head_at_trigger = self.feed.log.latest_id()
+
+
+def test_a_transformation_end_event_wakes_the_wait_with_one_look(feed: Feed) -> None:
+    client = FakeTransformations(feed)
+    feed.transformation("transformation_run_failed", "t1", run="r0", reason="stale, before")
+
+    def events() -> None:
+        feed.transformation("transformation_run_start", "t1", run="r1")
+        feed.transformation("transformation_run_failed", "t2", run="r2", reason="not this one")
+
+    def finish() -> None:
+        client.ended, client.status = T0 + timedelta(minutes=2), "FAILED"
+        feed.transformation("transformation_run_failed", "t1", run="r1", reason="dbt: boom")
+
+    timers = [_later(0.2, events), _later(0.5, finish)]
+    waiter = EventLogWaiter(feed.log.path, time_scale=1, fallback_interval=60)
+    end = waiter.wait_for_transformation_end(
+        client,
+        "t1",
+        trigger=client.trigger,
+        previous_end=T0,
+        timeout=600,
+        expected_duration=None,
+    )
+    for timer in timers:
+        timer.join()
+    assert client.head_at_trigger == feed.ids[0]
+    assert end.looks == 1 and client.calls == 1
+    assert end.reason == "dbt: boom" and end.transformation.status == "FAILED"
+
+
+def test_an_end_event_the_api_does_not_show_yet_is_settled_by_another_look(feed: Feed) -> None:
+    client = FakeTransformations(feed)
+    calls_before_end: list[int] = []
+
+    def event_first() -> None:
+        feed.transformation("transformation_run_succeeded", "t1", run="r1")
+
+    def api_later() -> None:
+        calls_before_end.append(client.calls)
+        client.ended = T0 + timedelta(minutes=1)
+
+    timers = [_later(0.1, event_first), _later(0.4, api_later)]
+    waiter = EventLogWaiter(feed.log.path, time_scale=1, fallback_interval=60, settle_interval=0.2)
+    end = waiter.wait_for_transformation_end(
+        client, "t1", trigger=client.trigger, previous_end=T0, timeout=600, expected_duration=None
+    )
+    for timer in timers:
+        timer.join()
+    assert end.reason is None and end.transformation.last_ended_at > T0
+    assert calls_before_end[0] >= 1 and end.looks == client.calls <= 4
+
+
+def test_no_transformation_event_falls_back_to_looking_then_times_out(feed: Feed) -> None:
+    client = FakeTransformations(feed)
+    waiter = EventLogWaiter(feed.log.path, time_scale=60, fallback_interval=15)
+    with pytest.raises(WaitTimeout, match="still running after 60 s"):
+        waiter.wait_for_transformation_end(
+            client,
+            "t1",
+            trigger=client.trigger,
+            previous_end=T0,
+            timeout=60,
+            expected_duration=None,
+        )
+    assert 3 <= client.calls <= 4  # one look per 15 Fivetran s, none at the start
