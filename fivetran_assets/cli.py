@@ -12,7 +12,7 @@ from fivetran_assets import __version__
 from fivetran_assets.emulator.cli import emulator
 from fivetran_assets.estate.cli import validate
 from fivetran_assets.reconcile.cli import apply, plan
-from fivetran_assets.reconcile.refresh_cli import refresh
+from fivetran_assets.snapshot.cli import refresh
 from fivetran_assets.stack.cli import demo, dev, stop
 from fivetran_assets.webhooks.cli import webhooks
 

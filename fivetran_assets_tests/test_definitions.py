@@ -9,7 +9,7 @@ import pytest
 from fivetran_assets.dagster.build import build_fivetran_definitions, load_fivetran_definitions
 from fivetran_assets.dagster.estate_view import ConnectionView, EstateView, ScheduledBy
 from fivetran_assets.definitions import defs
-from fivetran_assets.reconcile.snapshot import (
+from fivetran_assets.snapshot.store import (
     ColumnSnapshot,
     ConnectionSnapshot,
     Snapshot,
@@ -113,7 +113,7 @@ def test_bad_snapshots_are_named(tmp_path: Path, content: str, message: str) -> 
 
 def test_integrated_transformation_runs_once_all_its_tables_updated() -> None:
     from fivetran_assets.dagster.estate_view import TransformationView
-    from fivetran_assets.reconcile.snapshot import ModelSnapshot, TransformationSnapshot
+    from fivetran_assets.snapshot.store import ModelSnapshot, TransformationSnapshot
 
     view = EstateView(
         connections=tuple(
@@ -159,7 +159,7 @@ def test_integrated_transformation_runs_once_all_its_tables_updated() -> None:
 
 def test_credentials_stay_out_of_reprs() -> None:
     from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
-    from fivetran_assets.dagster.warehouse import warehouse_for
+    from fivetran_assets.snapshot.warehouse import warehouse_for
 
     shown = " ".join(
         repr(x)

@@ -26,9 +26,9 @@ from fivetran_assets.dagster.translator import (
     dashboard_url,
 )
 from fivetran_assets.dagster.waiting import PollingWaiter, SyncWaiter, TransformationWaiter
-from fivetran_assets.dagster.warehouse import TableStats, Warehouse, WarehouseError
 from fivetran_assets.dagster.webhook_record import SYNC_ENDED_KEY
-from fivetran_assets.reconcile.snapshot import TableSnapshot
+from fivetran_assets.snapshot.store import TableSnapshot
+from fivetran_assets.snapshot.warehouse import TableStats, Warehouse, WarehouseError
 
 DURATION_KEY = "fivetran/sync_duration_seconds"
 STARTED_KEY = "fivetran/sync_started_at"

@@ -38,13 +38,13 @@ from fivetran_assets.dagster.estate_view import EstateView, estate_view
 from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
 from fivetran_assets.dagster.sensors import build_polling_sensor
 from fivetran_assets.dagster.translator import ConnectionAssets, TransformationAssets, translate
-from fivetran_assets.dagster.warehouse import Warehouse, warehouse_for
 from fivetran_assets.dagster.webhook_sensor import build_webhook_sensor
 from fivetran_assets.dagster.webhook_waiter import (
     event_log_waiter_factory,
     failure_reason_from_log,
 )
-from fivetran_assets.reconcile.snapshot import Snapshot, default_snapshot_path, read_snapshot
+from fivetran_assets.snapshot.store import Snapshot, default_snapshot_path, read_snapshot
+from fivetran_assets.snapshot.warehouse import Warehouse, warehouse_for
 
 log = logging.getLogger("fivetran_assets.dagster")
 
@@ -60,7 +60,7 @@ def default_resources(view: EstateView | None = None) -> dict[str, Any]:
     """Resources from the estate's `account:` section (URL, credential variable names, rate
     budget, timeouts); secrets only through `dg.EnvVar`. `$FIVETRAN_TIME_SCALE` (a time-scaled
     local Fivetran) scales the rate windows and polling as the reconciler's client does."""
-    from fivetran_assets.reconcile.service import TIME_SCALE_ENV
+    from fivetran_assets.estate.connect import TIME_SCALE_ENV
 
     account = view.account if view is not None else None
     fivetran: dict[str, Any] = {

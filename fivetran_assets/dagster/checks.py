@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from fivetran_assets.dagster.warehouse import TableStats
-from fivetran_assets.reconcile.snapshot import TableSnapshot
+from fivetran_assets.snapshot.store import TableSnapshot
+from fivetran_assets.snapshot.warehouse import TableStats
 
 DRIFT = "fivetran_schema_drift"
 

@@ -13,7 +13,7 @@ import dagster as dg
 from pydantic import Field
 
 from fivetran_assets.dagster.waiting import PollingSettings
-from fivetran_assets.dagster.warehouse import (
+from fivetran_assets.snapshot.warehouse import (
     DuckDBWarehouse,
     PostgresWarehouse,
     Warehouse,
@@ -58,15 +58,10 @@ class FivetranResource(dg.ConfigurableResource):
         )
 
     def get_client(self) -> Any:
-        """A `FivetranClient` for this run (rate limiter shared per process and account).
-
-        Under a time-scaled local Fivetran the limiter's per-window margin shrinks as the
-        reconciler's `client_for` does: a 1 s margin is noise in a real hour, not in a scaled one.
-        """
+        """A `FivetranClient` for this run (rate limiter shared per process and account)."""
         from fivetran_assets.fivetran.client import FivetranClient
         from fivetran_assets.fivetran.ratelimit import RateBudget
         from fivetran_assets.fivetran.retry import RetryPolicy
-        from fivetran_assets.reconcile.service import SCALED_MARGIN_SECONDS
 
         return FivetranClient(
             self.api_key,
@@ -78,7 +73,6 @@ class FivetranResource(dg.ConfigurableResource):
             rate_budget=RateBudget(
                 requests_per_hour=self.requests_per_hour,
                 time_scale=self.time_scale,
-                margin_seconds=1.0 if self.time_scale == 1 else SCALED_MARGIN_SECONDS,
             ),
         )
 

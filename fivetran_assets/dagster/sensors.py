@@ -21,8 +21,8 @@ import dagster as dg
 from fivetran_assets.dagster.estate_view import ScheduledBy
 from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
 from fivetran_assets.dagster.translator import ConnectionAssets, dashboard_url
-from fivetran_assets.dagster.warehouse import Warehouse, WarehouseError
 from fivetran_assets.dagster.webhook_record import RunIdentity, unrecorded
+from fivetran_assets.snapshot.warehouse import Warehouse, WarehouseError
 
 ENDED_KEY = "fivetran/sync_ended_at"
 

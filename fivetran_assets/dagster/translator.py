@@ -20,7 +20,7 @@ from fivetran_assets.dagster.estate_view import (
     ScheduledBy,
     TransformationView,
 )
-from fivetran_assets.reconcile.snapshot import (
+from fivetran_assets.snapshot.store import (
     ConnectionSnapshot,
     ModelSnapshot,
     Snapshot,

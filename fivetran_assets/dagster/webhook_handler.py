@@ -24,7 +24,6 @@ from fivetran_assets.dagster.translator import (
     TransformationAssets,
     dashboard_url,
 )
-from fivetran_assets.dagster.warehouse import TableStats
 from fivetran_assets.dagster.webhook_record import (
     RUN_ENDED_KEY,
     RUN_ID_KEY,
@@ -33,6 +32,7 @@ from fivetran_assets.dagster.webhook_record import (
     RunIdentity,
     unrecorded,
 )
+from fivetran_assets.snapshot.warehouse import TableStats
 from fivetran_assets.webhooks import EventName, StoredEvent, SyncStatus
 
 CURSOR_VERSION = 1

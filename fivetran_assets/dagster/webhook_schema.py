@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fivetran_assets.dagster.translator import ConnectionAssets
-from fivetran_assets.dagster.warehouse import (
+from fivetran_assets.snapshot.warehouse import (
     DuckDBWarehouse,
     PostgresWarehouse,
     Warehouse,
@@ -35,14 +35,14 @@ _LIST_TABLES = (
 
 
 def snapshot_refresher(estate: Any, path: str | Path | None = None) -> SnapshotRefresher:
-    """The refresh of `fivetran_assets.reconcile.snapshot.write_snapshot` for `estate`.
+    """The refresh of `fivetran_assets.snapshot.store.write_snapshot` for `estate`.
 
     The snapshot is rewritten in place (atomically); a code location picks up the new specs
     when it next loads its definitions.
     """
 
     def refresh(client: Any) -> object:
-        from fivetran_assets.reconcile.snapshot import write_snapshot
+        from fivetran_assets.snapshot.store import write_snapshot
 
         return write_snapshot(client, estate, path)
 

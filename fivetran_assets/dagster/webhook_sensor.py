@@ -34,7 +34,6 @@ import dagster as dg
 from fivetran_assets.dagster.estate_view import EstateView
 from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
 from fivetran_assets.dagster.translator import ConnectionAssets, TransformationAssets
-from fivetran_assets.dagster.warehouse import TableStats, Warehouse, WarehouseError
 from fivetran_assets.dagster.webhook_handler import (
     HANDLED_EVENTS,
     EstateIndex,
@@ -43,7 +42,8 @@ from fivetran_assets.dagster.webhook_handler import (
     WebhookCursor,
 )
 from fivetran_assets.dagster.webhook_schema import SnapshotRefresher, new_tables
-from fivetran_assets.reconcile.snapshot import Snapshot
+from fivetran_assets.snapshot.store import Snapshot
+from fivetran_assets.snapshot.warehouse import TableStats, Warehouse, WarehouseError
 from fivetran_assets.webhooks import EventLog
 
 DEFAULT_NAME = "fivetran_webhook_sensor"
@@ -186,8 +186,8 @@ def build_webhook_definitions(
     snapshot recorded unless `warehouses` is given.
     """
     from fivetran_assets.dagster.translator import translate
-    from fivetran_assets.dagster.warehouse import warehouse_for
     from fivetran_assets.dagster.webhook_schema import snapshot_refresher
+    from fivetran_assets.snapshot.warehouse import warehouse_for
 
     conns, transforms = translate(view, snapshot)
     sensor_kwargs.setdefault(

@@ -31,14 +31,16 @@ class RateBudget:
 
     `time_scale` shortens every window (a local Fivetran running at 60x has one-minute hours);
     `margin_seconds` is added to each window (in real seconds) so a request that reached the
-    server late still leaves its window before the token it freed is spent again.
+    server late still leaves its window before the token it freed is spent again. By default it
+    is 1 s against real time and 0.1 s against a scaled clock, where a whole second would be ten
+    Fivetran minutes at 600x.
     """
 
     requests_per_hour: int = 20_000
     creates_per_minute: int = 20
     creates_per_hour: int = 100
     time_scale: float = 1.0
-    margin_seconds: float = 1.0
+    margin_seconds: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("requests_per_hour", "creates_per_minute", "creates_per_hour"):
@@ -46,7 +48,9 @@ class RateBudget:
                 raise ValueError(f"RateBudget.{name} must be at least 1, got {getattr(self, name)}")
         if self.time_scale <= 0:
             raise ValueError(f"RateBudget.time_scale must be positive, got {self.time_scale}")
-        if self.margin_seconds < 0:
+        if self.margin_seconds is None:
+            object.__setattr__(self, "margin_seconds", 1.0 if self.time_scale == 1 else 0.1)
+        elif self.margin_seconds < 0:
             raise ValueError(f"RateBudget.margin_seconds must be >= 0, got {self.margin_seconds}")
 
 

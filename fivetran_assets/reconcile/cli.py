@@ -21,7 +21,8 @@ EXIT_PENDING = 2
 def _reconciler(config: str, *, workers: int | None = None) -> Any:
     """Load the estate (no API call), then build the client and the reconciler."""
     from fivetran_assets.estate import EstateError, load_estate
-    from fivetran_assets.reconcile.service import Reconciler, client_for
+    from fivetran_assets.estate.connect import client_for
+    from fivetran_assets.reconcile.service import Reconciler
 
     try:
         estate = load_estate(config)

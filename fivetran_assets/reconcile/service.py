@@ -8,22 +8,18 @@ empty. Fingerprints of sent secrets live in the project's state directory
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from fivetran_assets.estate.errors import EstateError
 from fivetran_assets.estate.estate import Estate
 from fivetran_assets.estate.references import Environment
 from fivetran_assets.fivetran.client import FivetranClient
 from fivetran_assets.fivetran.errors import FivetranError
-from fivetran_assets.fivetran.ratelimit import RateBudget
-from fivetran_assets.fivetran.retry import RetryPolicy
 from fivetran_assets.reconcile.applier import ApplyResult, apply_plan
 from fivetran_assets.reconcile.desired import GroupSpec, desired_groups
 from fivetran_assets.reconcile.diff import compute_plan
@@ -31,46 +27,17 @@ from fivetran_assets.reconcile.executor import TaskResult
 from fivetran_assets.reconcile.fingerprints import FingerprintStore
 from fivetran_assets.reconcile.plan import Plan
 from fivetran_assets.reconcile.reader import LiveEstate, read_estate
+from fivetran_assets.snapshot.store import write_snapshot
 
 logger = logging.getLogger("fivetran_assets.reconcile")
 
 STATE_DIR_ENV = "FIVETRAN_ASSETS_STATE_DIR"
-TIME_SCALE_ENV = "FIVETRAN_TIME_SCALE"
-SCALED_MARGIN_SECONDS = 0.1
 
 
 def default_state_dir(estate: Estate) -> Path:
     """Where the project keeps its state: $FIVETRAN_ASSETS_STATE_DIR, else <root>/.state."""
     explicit = os.environ.get(STATE_DIR_ENV)
     return Path(explicit) if explicit else estate.root / ".state"
-
-
-def client_for(estate: Estate, environment: Environment | None = None) -> FivetranClient:
-    """A client from the estate's account section (URL, credentials from env, budget, timeouts).
-
-    `$FIVETRAN_TIME_SCALE` shortens the rate-limit windows for a time-scaled local Fivetran
-    (and the limiter's per-window safety margin with them: 1 s suits real hours, not scaled ones).
-    """
-    variables = dict(environment.variables) if environment is not None else None
-    key, secret = estate.credentials(variables)
-    account = estate.account
-    budget = account.rate_budget
-    scale = float(os.environ.get(TIME_SCALE_ENV, "1") or 1)
-    return FivetranClient(
-        key.reveal(),
-        secret.reveal(),
-        base_url=estate.base_url(variables),
-        timeout=(account.connect_timeout, account.read_timeout),
-        legacy_paths=account.legacy_paths,
-        retry=RetryPolicy(),
-        rate_budget=RateBudget(
-            requests_per_hour=budget.requests_per_hour,
-            creates_per_minute=budget.connection_creates_per_minute,
-            creates_per_hour=budget.connection_creates_per_hour,
-            time_scale=scale,
-            margin_seconds=1.0 if scale == 1 else SCALED_MARGIN_SECONDS,
-        ),
-    )
 
 
 @dataclass(frozen=True)
@@ -177,37 +144,15 @@ class Reconciler:
 def write_snapshot_if_available(
     estate: Estate, client: FivetranClient, *, path: Path | None = None
 ) -> bool:
-    """Refresh the asset snapshot after an apply, through `reconcile.snapshot.write_snapshot`.
+    """Refresh the asset snapshot after an apply; a failure is logged, never fails the apply.
 
-    That module belongs to the Dagster face's author; this seam calls it when it exists, passing
-    the arguments it asks for by name (`estate`, `client`, and `path` when the reconciler was
-    given a state directory), and never fails the apply over it.
+    The estate has already converged at this point: a snapshot that could not be written (the
+    warehouse busy, dbt unable to parse) only means the Dagster definitions keep their previous
+    view until `fivetran-assets refresh`.
     """
     try:
-        from fivetran_assets.reconcile import snapshot
-    except ImportError:
-        return False
-    writer = getattr(snapshot, "write_snapshot", None)
-    if writer is None:
-        return False
-    available: dict[str, Any] = {"estate": estate, "client": client}
-    if path is not None:
-        available["path"] = path
-    parameters = inspect.signature(writer).parameters
-    kwargs = {name: available[name] for name in parameters if name in available}
-    missing = [
-        name
-        for name, p in parameters.items()
-        if name not in kwargs
-        and p.default is inspect.Parameter.empty
-        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
-    if missing:
-        logger.warning("snapshot not refreshed: write_snapshot needs %s", ", ".join(missing))
-        return False
-    try:
-        writer(**kwargs)
+        write_snapshot(client=client, estate=estate, **({"path": path} if path else {}))
     except Exception as exc:
-        logger.warning("snapshot not refreshed: %s", exc)
+        logger.warning("snapshot not refreshed (run `fivetran-assets refresh`): %s", exc)
         return False
     return True

@@ -35,7 +35,7 @@ class Demo:
     def definitions(self, **kwargs: Any) -> Any:
         from fivetran_assets.dagster.build import build_fivetran_definitions
         from fivetran_assets.dagster.estate_view import estate_view
-        from fivetran_assets.reconcile.snapshot import read_snapshot
+        from fivetran_assets.snapshot.store import read_snapshot
 
         return build_fivetran_definitions(
             estate_view(self.estate),
@@ -113,7 +113,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     from fivetran_assets.emulator.server import EmulatorServer
     from fivetran_assets.estate import load_estate
     from fivetran_assets.fivetran.client import FivetranClient
-    from fivetran_assets.reconcile.snapshot import write_snapshot
+    from fivetran_assets.snapshot.store import write_snapshot
 
     tmp_path = tmp_path_factory.mktemp("demo")
     demo_dir = tmp_path / "demo"

@@ -9,7 +9,7 @@ from fivetran_assets_tests.dagster.conftest import DEPARTMENTS, ROOT, Demo, api_
 
 def test_loading_definitions_makes_no_api_call(demo: Demo, tmp_path) -> None:
     from fivetran_assets.dagster.build import load_fivetran_definitions
-    from fivetran_assets.reconcile.snapshot import write_snapshot
+    from fivetran_assets.snapshot.store import write_snapshot
 
     synced = (
         demo.definitions()
@@ -67,7 +67,7 @@ def test_refresh_command_writes_the_snapshot(demo: Demo, tmp_path) -> None:
     from click.testing import CliRunner
 
     from fivetran_assets.cli import main
-    from fivetran_assets.reconcile.snapshot import read_snapshot
+    from fivetran_assets.snapshot.store import read_snapshot
 
     target = tmp_path / "refreshed.json"
     result = CliRunner().invoke(

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from fivetran_assets.emulator.dataplane.contract import ColumnInfo, TableInfo
 from fivetran_assets.emulator.dataplane.schema_config import merge_schema_config
-from fivetran_assets.reconcile.snapshot import _destination_schema
+from fivetran_assets.snapshot.store import _destination_schema
 
 CATALOG = {"main": {"employees": TableInfo({"id": ColumnInfo("INTEGER", is_primary_key=True)})}}
 

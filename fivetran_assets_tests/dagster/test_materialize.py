@@ -40,7 +40,7 @@ def _run(demo: Demo, job: str, *, config: dict | None = None, **defs_kwargs: Any
 
 
 def test_snapshot_records_enabled_tables_and_columns(demo: Demo) -> None:
-    from fivetran_assets.reconcile.snapshot import read_snapshot
+    from fivetran_assets.snapshot.store import read_snapshot
 
     snap = read_snapshot(demo.snapshot_path)
     sales = snap.connection("departments", "sales")

@@ -16,7 +16,7 @@ def _defs(demo: Demo, *, watched: set[str], per_tick: int = 100) -> dg.Definitio
     """The demo's definitions with `watched` connections scheduled by Fivetran."""
     from fivetran_assets.dagster.build import build_fivetran_definitions
     from fivetran_assets.dagster.estate_view import ScheduledBy, estate_view
-    from fivetran_assets.reconcile.snapshot import read_snapshot
+    from fivetran_assets.snapshot.store import read_snapshot
 
     view = estate_view(demo.estate)
     view = replace(

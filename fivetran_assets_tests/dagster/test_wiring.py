@@ -25,7 +25,7 @@ from fivetran_assets.dagster.estate_view import (
     ScheduledBy,
     estate_view,
 )
-from fivetran_assets.reconcile.snapshot import (
+from fivetran_assets.snapshot.store import (
     ColumnSnapshot,
     ConnectionSnapshot,
     Snapshot,
@@ -159,18 +159,17 @@ def test_demo_account_section_reaches_the_resource(monkeypatch: pytest.MonkeyPat
     assert default_resources(view)["fivetran"].base_url == "http://127.0.0.1:1"
 
 
-def test_scaled_time_shrinks_the_rate_margin_like_the_reconciler() -> None:
+def test_scaled_time_shrinks_the_rate_margin() -> None:
     from fivetran_assets.dagster.resources import FivetranResource
-    from fivetran_assets.reconcile.service import SCALED_MARGIN_SECONDS
 
     scaled = FivetranResource(api_key="k", api_secret="s", time_scale=60.0).get_client()
     real = FivetranResource(api_key="k", api_secret="s").get_client()
-    assert scaled._http.limiter.budget.margin_seconds == SCALED_MARGIN_SECONDS
+    assert scaled._http.limiter.budget.margin_seconds == 0.1
     assert real._http.limiter.budget.margin_seconds == 1.0
 
 
 def test_duckdb_open_with_another_configuration_is_waited_out(tmp_path: Path) -> None:
-    from fivetran_assets.dagster.warehouse import DuckDBWarehouse, WarehouseError
+    from fivetran_assets.snapshot.warehouse import DuckDBWarehouse, WarehouseError
 
     path = tmp_path / "w.duckdb"
     writer = duckdb.connect(str(path))  # read-write in this process: read-only opens fail

@@ -23,7 +23,7 @@ from fivetran_assets.dagster.estate_view import (
 )
 from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
 from fivetran_assets.dagster.translator import translate
-from fivetran_assets.reconcile.snapshot import (
+from fivetran_assets.snapshot.store import (
     ColumnSnapshot,
     ConnectionSnapshot,
     ModelSnapshot,

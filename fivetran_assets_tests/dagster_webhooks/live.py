@@ -100,7 +100,7 @@ def live_estate(tmp_path: Path, *, fivetran_scheduled: tuple[str, ...] = ()) -> 
     from fivetran_assets.emulator.server import EmulatorServer
     from fivetran_assets.estate import load_estate
     from fivetran_assets.fivetran.client import FivetranClient
-    from fivetran_assets.reconcile.snapshot import write_snapshot
+    from fivetran_assets.snapshot.store import write_snapshot
     from fivetran_assets.webhooks.server import ReceiverServer
     from fivetran_assets_tests.dagster.conftest import DEPARTMENTS, create_demo_estate
 

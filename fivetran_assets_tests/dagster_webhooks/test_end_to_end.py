@@ -18,7 +18,7 @@ from fivetran_assets.dagster.sensors import build_polling_sensor
 from fivetran_assets.dagster.webhook_handler import WebhookCursor
 from fivetran_assets.dagster.webhook_schema import snapshot_refresher
 from fivetran_assets.dagster.webhook_sensor import build_webhook_sensor
-from fivetran_assets.reconcile.snapshot import read_snapshot
+from fivetran_assets.snapshot.store import read_snapshot
 from fivetran_assets.webhooks import EventName
 from fivetran_assets_tests.dagster_webhooks.estate import Ticker, latest
 from fivetran_assets_tests.dagster_webhooks.live import Live, live_estate

@@ -29,9 +29,9 @@ def refresh(config_path: str, snapshot_path: str | None, no_dbt: bool) -> None:
     the warehouse when reachable, and dbt models by parsing each transformation project.
     """
     from fivetran_assets.estate import EstateError, load_estate
+    from fivetran_assets.estate.connect import client_for
     from fivetran_assets.fivetran.errors import FivetranError
-    from fivetran_assets.reconcile.service import client_for
-    from fivetran_assets.reconcile.snapshot import (
+    from fivetran_assets.snapshot.store import (
         SnapshotError,
         default_snapshot_path,
         write_snapshot,

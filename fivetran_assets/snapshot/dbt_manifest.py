@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from fivetran_assets.reconcile.snapshot import ModelSnapshot, SnapshotError
+from fivetran_assets.snapshot.store import ModelSnapshot, SnapshotError
 
 
 def project_dir(estate: Any, group: Any) -> Path:

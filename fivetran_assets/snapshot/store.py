@@ -26,7 +26,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 
-log = logging.getLogger("fivetran_assets.reconcile")
+log = logging.getLogger("fivetran_assets.snapshot")
 
 SNAPSHOT_FORMAT = "fivetran-assets-snapshot"
 SNAPSHOT_VERSION = 1
@@ -386,7 +386,7 @@ def write_snapshot(
     warehouse when it is reachable; dbt models from `dbt parse` of each transformation project.
     Connections or groups not yet created in Fivetran are left out (apply creates them).
     """
-    from fivetran_assets.dagster.dbt_manifest import parse_dbt_models
+    from fivetran_assets.snapshot.dbt_manifest import parse_dbt_models
 
     live_groups = {g.name: g for g in client.list_groups()}
     groups: list[GroupSnapshot] = []
@@ -428,7 +428,7 @@ def write_snapshot(
 def _typed(
     snaps: list[ConnectionSnapshot], service: str, config: dict[str, Any]
 ) -> list[ConnectionSnapshot]:
-    from fivetran_assets.dagster.warehouse import WarehouseError, warehouse_for
+    from fivetran_assets.snapshot.warehouse import WarehouseError, warehouse_for
 
     warehouse = warehouse_for(service, config)
     if warehouse is None:
