@@ -46,7 +46,7 @@ def run_one(benchmark: Benchmark, size: str, workdir: Path, console: Console) ->
         result = BenchResult.read(json_path)
     except BenchError as exc:
         return str(exc)
-    missing = sorted(set(benchmark.figures) - {f.name for f in result.figures})
+    missing = sorted(set(benchmark.expected(size)) - {f.name for f in result.figures})
     if missing:
         return f"its JSON lacks the figures {missing}"
     console.print(f"{benchmark.name}: {measured.seconds:.1f} s, process peak RSS "

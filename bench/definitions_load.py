@@ -11,11 +11,19 @@ Each contender is timed in a fresh Python process from "modules imported" to "re
 - peer (`--peer`): dagster-fivetran 0.29's `build_fivetran_assets_definitions` on the same
   estate served by a local Fivetran, in `bench/.peer-venv` (`bench.peers`; it pins dagster
   1.13.27), one run. Outside a Dagster instance it has no cache, so its load includes reading
-  the estate over the API; its default keys collide across connections of one template, so it
-  runs with a translator that prefixes the connection name.
+  the estate over the API, and each connection's `fivetran_assets` reloads the whole
+  workspace's specs and filters them (O(connections x tables) per connection); its default
+  keys collide across connections of one template, so it runs with a translator that prefixes
+  the connection name.
 
-Sizes: `full` is 1,000 connections x 20 tables, best of 3, with the peer; `tiny` is 50 x 20,
-one round, no peer (`make test` runs it). `--peer`/`--no-peer` override.
+Each figure's RSS is the highest peak RSS of that contender's children (`run_measured`); the
+floor's and the peer's are in the JSON details. Under `python -m bench --profile` each child also
+profiles its timed section (`bench.harness.CHILD_PROFILE_ENV`), so a miss comes with the profile
+of the load itself.
+
+Sizes: `full` is 1,000 connections x 20 tables, best of 5, with the peer (one run, 13-19
+minutes); `tiny` is 50 x 20, one round, no peer
+(`make test` runs it, in seconds). `--peer`/`--no-peer` override.
 Usage: python -m bench.definitions_load [--size tiny|full] [--json PATH] [--peer | --no-peer]
 """
 
@@ -23,55 +31,81 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
+import os
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 COLUMNS = 8
 
-FLOOR = r"""
-import json, sys, time
-import dagster as dg
-specs_path = sys.argv[1]
-t0 = time.perf_counter()
-data = json.loads(open(specs_path).read())
-assets = []
-for conn in data:
-    specs = [
-        dg.AssetSpec(
-            key=s["key"], description=s["description"], group_name=s["group"],
-            kinds=set(s["kinds"]), owners=s["owners"], tags=s["tags"],
-            metadata={
-                **s["metadata"],
-                "dagster/column_schema": dg.TableSchema(columns=[
-                    dg.TableColumn(name=n, type=t, description="hashed" if h else None,
-                                   tags={"fivetran/hashed": "true"} if h else None)
-                    for n, t, h in s["columns"]]),
-            },
-        )
-        for s in conn["specs"]
-    ]
-    @dg.multi_asset(name=conn["op"], specs=specs, can_subset=True)
-    def _op(context):
-        return None
-    assets.append(_op)
-dg.Definitions(assets=assets).get_repository_def()
-print(time.perf_counter() - t0)
+# The timed section of each contender's child process. Under `python -m bench --profile` the
+# harness sets CHILD_PROFILE_ENV to a folder, and the child profiles that section into it, so the
+# profile of a miss shows the load itself rather than this parent waiting on children.
+TIMER = r"""
+import cProfile, os, sys, time
+def timed(name, build):
+    folder = os.environ.get(sys.argv[1])
+    profiler = cProfile.Profile() if folder else None
+    t0 = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    build()
+    seconds = time.perf_counter() - t0
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(os.path.join(folder, name + ".prof"))
+    print(seconds)
 """
 
-OURS = r"""
-import sys, time
+FLOOR = (
+    TIMER
+    + r"""
+import json
+import dagster as dg
+specs_path = sys.argv[2]
+def build():
+    data = json.loads(open(specs_path).read())
+    assets = []
+    for conn in data:
+        specs = [
+            dg.AssetSpec(
+                key=s["key"], description=s["description"], group_name=s["group"],
+                kinds=set(s["kinds"]), owners=s["owners"], tags=s["tags"],
+                metadata={
+                    **s["metadata"],
+                    "dagster/column_schema": dg.TableSchema(columns=[
+                        dg.TableColumn(name=n, type=t, description="hashed" if h else None,
+                                       tags={"fivetran/hashed": "true"} if h else None)
+                        for n, t, h in s["columns"]]),
+                },
+            )
+            for s in conn["specs"]
+        ]
+        @dg.multi_asset(name=conn["op"], specs=specs, can_subset=True)
+        def _op(context):
+            return None
+        assets.append(_op)
+    dg.Definitions(assets=assets).get_repository_def()
+timed("floor", build)
+"""
+)
+
+OURS = (
+    TIMER
+    + r"""
 import dagster as dg
 from fivetran_assets.dagster.build import load_fivetran_definitions
-config, snapshot, checks = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
-t0 = time.perf_counter()
-load_fivetran_definitions(config, snapshot, checks=checks).get_repository_def()
-print(time.perf_counter() - t0)
+config, snapshot, checks = sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+timed(
+    "ours-full" if checks else "ours-assets",
+    lambda: load_fivetran_definitions(config, snapshot, checks=checks).get_repository_def(),
+)
 """
+)
 
 
 PEER = r"""
@@ -94,7 +128,12 @@ dg.Definitions(assets=assets, resources={"fivetran": workspace}).get_repository_
 print(json.dumps({"seconds": time.perf_counter() - t0, "assets": len(assets)}))
 """
 PEER_KEY, PEER_SECRET = "bench_key", "bench_secret"
-SIZES = {"tiny": (50, 20, 1, False), "full": (1000, 20, 3, True)}
+SIZES = {"tiny": (50, 20, 1, False), "full": (1000, 20, 5, True)}
+ROOT = Path(__file__).resolve().parents[1]
+CHILD_TIMEOUT = 600.0
+# The peer is O(connections x tables) per connection: 15-20 minutes at full size on a quiet
+# machine. bench.registry gives the whole benchmark more than this.
+PEER_TIMEOUT = 3000.0
 
 
 def serve_estate(directory: Path, connections: int, tables: int) -> Any:
@@ -142,7 +181,7 @@ def serve_estate(directory: Path, connections: int, tables: int) -> Any:
 
 def write_inputs(directory: Path, connections: int, tables: int) -> tuple[Path, Path, Path]:
     """The estate YAML, its snapshot, and the floor's JSON list of the same specs."""
-    from fivetran_assets.reconcile.snapshot import (
+    from fivetran_assets.snapshot.store import (
         ColumnSnapshot,
         ConnectionSnapshot,
         GroupSnapshot,
@@ -234,32 +273,49 @@ def _floor_entry(conn: object) -> dict:
     }
 
 
-def _once(code: str, *args: str) -> float:
-    out = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+@dataclass(frozen=True)
+class Timing:
+    """A contender's best load time over the rounds, and the highest peak RSS of its children."""
+
+    seconds: float
+    peak_rss_mb: float
+
+
+def _once(code: str, *args: str) -> tuple[float, float]:
+    """One child: its load time (what it printed) and its own peak RSS."""
+    from bench.harness import CHILD_PROFILE_ENV, run_measured
+
+    run = run_measured(
+        [sys.executable, "-c", code, CHILD_PROFILE_ENV, *args], timeout=CHILD_TIMEOUT, cwd=ROOT
     )
-    return float(out.stdout.strip().splitlines()[-1])
+    if run.returncode != 0:
+        raise SystemExit(f"a timed child exited with {run.returncode}:\n{run.stderr[-3000:]}")
+    return float(run.stdout.strip().splitlines()[-1]), run.peak_rss_mb
 
 
-def _rounds(contenders: dict[str, tuple[str, ...]], repeat: int) -> dict[str, float]:
+def _rounds(contenders: dict[str, tuple[str, ...]], repeat: int) -> dict[str, Timing]:
     """Best time of each, run round-robin so a busy machine slows all of them alike."""
-    best: dict[str, float] = {}
+    best: dict[str, Timing] = {}
     for _ in range(repeat):
         for name, (code, *args) in contenders.items():
-            seconds = _once(code, *args)
-            best[name] = min(seconds, best.get(name, seconds))
+            seconds, rss = _once(code, *args)
+            before = best.get(name, Timing(seconds, rss))
+            best[name] = Timing(min(seconds, before.seconds), max(rss, before.peak_rss_mb))
     return best
 
 
 def main() -> None:
-    from bench.harness import Figure, at_most, finish, parser
+    from bench.harness import CHILD_PROFILE_ENV, Figure, at_most, finish, parser
 
     cli = parser(__doc__)
     cli.add_argument("--peer", action=argparse.BooleanOptionalAction, default=None)
     args = cli.parse_args()
     connections, tables, repeat, peer = SIZES[args.size]
     peer = peer if args.peer is None else args.peer
+    if os.environ.get(CHILD_PROFILE_ENV):  # a profiling rerun explains ours: one round will do
+        repeat, peer = 1, False
     started = time.perf_counter()
+    details: dict[str, Any] = {"connections": connections, "tables": tables, "rounds": repeat}
     with tempfile.TemporaryDirectory(prefix="bench-defs-") as tmp:
         config, snapshot, floor = write_inputs(Path(tmp), connections, tables)
         best = _rounds(
@@ -270,52 +326,79 @@ def main() -> None:
             },
             repeat,
         )
-        peer_s = _peer(Path(tmp), connections, tables) if peer else None
-    size = f"{connections} connections x {tables} tables, best of {repeat}"
+        details["floor_peak_rss_mb"] = best["floor"].peak_rss_mb
+        peer_run = _peer(Path(tmp), connections, tables) if peer else None
+    size = f"{connections:,} connections x {tables} tables"
+    floor_name = "floor: same specs from a JSON list"
     figures = [
         Figure(
             "load_assets",
-            f"definitions load, assets only ({size})",
-            best["assets"],
+            f"definitions load, assets only ({size}, best of {repeat})",
+            best["assets"].seconds,
             "s",
             target=at_most(1.3, ratio=True),
-            baseline=best["floor"],
-            baseline_name="floor: same specs from a JSON list",
+            baseline=best["floor"].seconds,
+            baseline_name=floor_name,
+            peak_rss_mb=best["assets"].peak_rss_mb,
         ),
         Figure(
             "load_full",
             "definitions load with jobs, schedules, sensor, drift checks",
-            best["full"],
+            best["full"].seconds,
             "s",
-            baseline=best["floor"],
-            baseline_name="floor: same specs from a JSON list",
+            baseline=best["floor"].seconds,
+            baseline_name=floor_name,
+            peak_rss_mb=best["full"].peak_rss_mb,
         ),
     ]
-    if peer_s is not None:
+    if peer_run is not None:
+        details["peer"] = peer_run
         figures.append(
             Figure(
                 "load_vs_dagster_fivetran",
-                "definitions load (full) beside the peer",
-                best["full"],
+                f"definitions load (full) beside dagster-fivetran ({size}, peer one run)",
+                best["full"].seconds,
                 "s",
-                baseline=peer_s,
+                baseline=peer_run["seconds"],
                 baseline_name="dagster-fivetran 0.29 build_fivetran_assets_definitions",
-                note="the peer reads the estate over the API on every load",
+                peak_rss_mb=best["full"].peak_rss_mb,
+                note=(
+                    "the peer reads the estate over the API on every load (no cache outside a "
+                    f"Dagster instance); its peak RSS {peer_run['peak_rss_mb']:.0f} MB"
+                ),
             )
         )
-    finish("definitions_load", args.size, figures, json_path=args.json, started=started)
+    finish(
+        "definitions_load",
+        args.size,
+        figures,
+        json_path=args.json,
+        details=details,
+        started=started,
+    )
 
 
-def _peer(directory: Path, connections: int, tables: int) -> float:
-    """One run: the peer's load is dominated by its API reads, minutes at full size."""
+def _peer(directory: Path, connections: int, tables: int) -> dict[str, float]:
+    """One run of the peer against a local Fivetran holding the estate: its load time (API
+    reads included), wall time, peak RSS, and how long serving the estate took to set up."""
     from bench.peers import run_peer
 
+    setup_started = time.perf_counter()
     server = serve_estate(directory, connections, tables)
+    setup = time.perf_counter() - setup_started
     try:
-        run = run_peer(PEER, PEER_KEY, PEER_SECRET, base_url=server.base_url, timeout=3600)
-        return float(run.json()["seconds"])
+        run = run_peer(PEER, PEER_KEY, PEER_SECRET, base_url=server.base_url, timeout=PEER_TIMEOUT)
     finally:
         server.__exit__(None, None, None)
+    out = run.json()
+    if out["assets"] != connections:
+        raise SystemExit(f"the peer built {out['assets']} multi-assets, expected {connections}")
+    return {
+        "seconds": round(float(out["seconds"]), 3),
+        "wall_seconds": round(run.seconds, 3),
+        "peak_rss_mb": run.peak_rss_mb,
+        "estate_setup_seconds": round(setup, 3),
+    }
 
 
 if __name__ == "__main__":

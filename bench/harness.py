@@ -27,6 +27,10 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 SIZES = ("tiny", "full")
+# Set by `python -m bench --profile` to a folder: a benchmark that times its work in child
+# processes has each child profile its timed section into `<folder>/<name>.prof`, since
+# cProfile on the benchmark itself would see only a parent waiting.
+CHILD_PROFILE_ENV = "BENCH_CHILD_PROFILE_DIR"
 
 
 class BenchError(ValueError):

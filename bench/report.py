@@ -175,7 +175,8 @@ def write_latest(
     """Merge these results into the latest files of this size and write JSON and Markdown."""
     json_path, md_path = latest_paths(out_dir, size)
     merged: dict[str, BenchResult] = {}
-    for i, item in enumerate(_previous_benchmarks(json_path)):
+    previous, kept_profiles = _previous(json_path)
+    for i, item in enumerate(previous):
         try:
             kept = BenchResult.from_json(item, where=f"{json_path} benchmarks[{i}]")
         except BenchError:
@@ -185,6 +186,13 @@ def write_latest(
         merged[result.benchmark] = result
     for name in errors:
         merged.pop(name, None)
+    rerun = {r.benchmark for r in results} | set(errors)
+    profile_paths = {
+        name: ROOT / path
+        for name, path in kept_profiles.items()
+        if name in merged and name not in rerun and isinstance(path, str)
+    }
+    profile_paths.update(profiles or {})
     rank = {name: i for i, name in enumerate(order)}
     ordered = sorted(merged.values(), key=lambda r: (rank.get(r.benchmark, len(rank)), r.benchmark))
     machine = machine_info()
@@ -194,24 +202,31 @@ def write_latest(
         "machine": machine,
         "benchmarks": [r.to_json() for r in ordered],
         "errors": dict(errors),
-        "profiles": {name: _relative(path) for name, path in (profiles or {}).items()},
+        "profiles": {name: _relative(path) for name, path in profile_paths.items()},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(document, indent=2) + "\n")
     md_path.write_text(
-        markdown(ordered, machine=machine, size=size, errors=errors, profiles=profiles)
+        markdown(ordered, machine=machine, size=size, errors=errors, profiles=profile_paths)
     )
     return json_path, md_path
 
 
-def _previous_benchmarks(path: Path) -> list[Any]:
-    """The benchmarks of an earlier latest file; none when it is missing or unreadable."""
+def _previous(path: Path) -> tuple[list[Any], dict[str, Any]]:
+    """The benchmarks and profile links of an earlier latest file; none when it is missing or
+    unreadable. A benchmark kept from it keeps its profile link."""
     try:
         previous = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
-        return []
-    benchmarks = previous.get("benchmarks") if isinstance(previous, dict) else None
-    return benchmarks if isinstance(benchmarks, list) else []
+        return [], {}
+    if not isinstance(previous, dict):
+        return [], {}
+    benchmarks = previous.get("benchmarks")
+    profiles = previous.get("profiles")
+    return (
+        benchmarks if isinstance(benchmarks, list) else [],
+        profiles if isinstance(profiles, dict) else {},
+    )
 
 
 def _relative(path: Path) -> str:

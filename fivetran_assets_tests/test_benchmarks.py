@@ -36,7 +36,8 @@ def test_benchmark_runs_at_tiny_size(benchmark, tmp_path: Path) -> None:
     assert result.benchmark == benchmark.name
     assert result.size == "tiny"
     names = {figure.name for figure in result.figures}
-    assert set(benchmark.figures) <= names, f"missing {set(benchmark.figures) - names}"
+    expected = set(benchmark.expected("tiny"))
+    assert expected <= names, f"missing {expected - names}"
     for figure in result.figures:
         assert math.isfinite(figure.ours) and figure.ours > 0, figure
         assert figure.peak_rss_mb is not None and figure.peak_rss_mb > 0, figure
@@ -98,3 +99,17 @@ def test_run_measured_reports_the_childs_own_peak_rss() -> None:
     measured = run_measured([sys.executable, "-c", grow], timeout=60)
     assert measured.returncode == 0, measured.stderr
     assert measured.peak_rss_mb >= 200
+
+
+def test_a_rerun_of_others_keeps_a_kept_benchmarks_profile_link(tmp_path: Path) -> None:
+    missed = BenchResult("one", "full", (Figure("a", "A", 50.0, "req/s", at_least(100)),))
+    other = BenchResult("two", "full", (Figure("b", "B", 2.0, "s", at_most(4)),))
+    profile = tmp_path / "profiles" / "one-full.txt"
+    write_latest(
+        [missed, other], size="full", errors={}, profiles={"one": profile}, out_dir=tmp_path
+    )
+    json_path, md_path = write_latest([other], size="full", errors={}, out_dir=tmp_path)
+    assert json.loads(json_path.read_text())["profiles"] == {"one": str(profile)}
+    assert f"profile of one: `{profile}`" in md_path.read_text()
+    json_path, _ = write_latest([missed], size="full", errors={}, out_dir=tmp_path)
+    assert json.loads(json_path.read_text())["profiles"] == {}
