@@ -45,23 +45,31 @@ class Demo:
         )
 
     def resources(self, **fivetran: Any) -> dict[str, Any]:
-        from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
+        return local_resources(self.server.base_url, self.warehouse, **fivetran)
 
-        settings = {
-            "api_key": API_KEY,
-            "api_secret": API_SECRET,
-            "base_url": self.server.base_url,
-            "time_scale": 60.0,
-            "poll_first_look_seconds": 3.0,
-            "poll_max_interval_seconds": 6.0,
-            "sync_timeout_seconds": 1800.0,
-            "dashboard_base_url": "http://local/dashboard",
-        }
-        settings.update(fivetran)
-        return {
-            "fivetran": FivetranResource(**settings),
-            "destination": DestinationResource(kind="duckdb", path=str(self.warehouse)),
-        }
+
+def local_resources(base_url: str, warehouse: Path | None, **fivetran: Any) -> dict[str, Any]:
+    """The resources tests run assets with: the local Fivetran at 60x, quick polling, and the
+    DuckDB warehouse (or no warehouse reads when `warehouse` is None)."""
+    from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
+
+    settings: dict[str, Any] = {
+        "api_key": API_KEY,
+        "api_secret": API_SECRET,
+        "base_url": base_url,
+        "time_scale": 60.0,
+        "poll_first_look_seconds": 3.0,
+        "poll_max_interval_seconds": 6.0,
+        "sync_timeout_seconds": 1800.0,
+        "dashboard_base_url": "http://local/dashboard",
+        **fivetran,
+    }
+    destination = (
+        DestinationResource(kind="duckdb", path=str(warehouse))
+        if warehouse is not None
+        else DestinationResource(kind="none")
+    )
+    return {"fivetran": FivetranResource(**settings), "destination": destination}
 
 
 def create_demo_estate(client: Any, estate: Any, sources: Path, warehouse: Path) -> tuple:

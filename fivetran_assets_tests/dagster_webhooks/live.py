@@ -50,25 +50,11 @@ class Live:
         read-only connection to a file open read-write, and the other way round, so reading
         row counts then would fail the local Fivetran's syncs (not an issue across processes).
         """
-        from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
+        from fivetran_assets_tests.dagster.conftest import local_resources
 
-        settings: dict[str, Any] = {
-            "api_key": API_KEY,
-            "api_secret": API_SECRET,
-            "base_url": self.server.base_url,
-            "time_scale": 60.0,
-            "poll_first_look_seconds": 3.0,
-            "poll_max_interval_seconds": 6.0,
-            "sync_timeout_seconds": 1800.0,
-            "dashboard_base_url": "http://local/dashboard",
-        }
-        settings.update(fivetran)
-        return {
-            "fivetran": FivetranResource(**settings),
-            "destination": DestinationResource(kind="duckdb", path=str(self.warehouse))
-            if warehouse
-            else DestinationResource(kind="none"),
-        }
+        return local_resources(
+            self.server.base_url, self.warehouse if warehouse else None, **fivetran
+        )
 
     def assets(self) -> tuple[list, list]:
         from fivetran_assets.dagster.translator import translate
