@@ -75,7 +75,9 @@ class Server:
             self._wait_until_up()
             if latency > 0:
                 rule = {"kind": "delay", "path": "/v1/*", "seconds": latency, "count": -1}
-                answer = requests.post(self.base_url + "/_local/faults", json=rule, timeout=5)
+                answer = requests.post(
+                    self.base_url + "/_local/faults", json=rule, auth=(KEY, SECRET), timeout=5
+                )
                 answer.raise_for_status()
         except BaseException:
             self.stop()
@@ -85,7 +87,7 @@ class Server:
         deadline = time.monotonic() + 30
         while True:
             try:
-                requests.get(self.base_url + "/_local/faults", timeout=1)
+                requests.get(self.base_url + "/_local/faults", auth=(KEY, SECRET), timeout=1)
                 return
             except requests.ConnectionError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
@@ -93,7 +95,12 @@ class Server:
                 time.sleep(0.1)
 
     def requests_since(self, index: int = 0) -> tuple[list[dict], int]:
-        answer = requests.get(self.base_url + f"/_local/requests?since={index}", timeout=60).json()
+        answer = requests.get(
+            self.base_url + "/_local/requests",
+            params={"since": index},
+            auth=(KEY, SECRET),
+            timeout=60,
+        ).json()
         return answer["items"], answer["next_index"]
 
     def peak_rss_mb(self) -> float:
