@@ -153,6 +153,7 @@ class Group:
     tags: Mapping[str, str] = field(default_factory=dict)
     path: str = ""
     location: Location | None = None
+    key_prefix: tuple[str, ...] = ()
 
     def connection(self, name: str) -> Connection:
         for connection in self.connections:

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from fivetran_assets.stack.runner import JobRun
 
-# Step keys come from fivetran_assets.dagster.translator.op_name("transform", group, name).
+# Step keys come from fivetran_assets.dagster.specs.op_name("transform", group, name).
 TRANSFORM_STEP_PREFIX = "fivetran_transform__"
 _SYSTEM_SCHEMAS = ("information_schema", "pg_catalog")
 SYNCED_COLUMN = "_fivetran_synced"

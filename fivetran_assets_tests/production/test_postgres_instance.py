@@ -150,7 +150,7 @@ def test_materializations_are_stored_in_postgres(deployment: Deployment) -> None
     keys = [m.asset_key for m in deployment.sync.materializations]
     assert len(keys) == 4 * len(DEPARTMENTS), keys
     for department in DEPARTMENTS:
-        key = AssetKey(["departments", f"{department}_main", "employees"])
+        key = AssetKey([f"{department}_main", "employees"])
         event = instance.get_latest_materialization_event(key)
         assert event is not None, key
         assert event.run_id == deployment.sync.run_id
