@@ -10,12 +10,19 @@ from typing import Any
 
 import dagster as dg
 
-from fivetran_assets.dagster.checks import DRIFT, drift_check_specs, drift_result
+from fivetran_assets.dagster.checks import (
+    DRIFT,
+    dbt_test_check_specs,
+    drift_check_specs,
+    drift_result,
+)
+from fivetran_assets.dagster.model_results import RunReport, model_reports
 from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
 from fivetran_assets.dagster.runs import (
     RunFailed,
     SyncOutcome,
     SyncRequest,
+    TransformationFailed,
     run_sync,
     run_transformation,
 )
@@ -251,13 +258,21 @@ def transformation_multi_asset(
 ) -> dg.AssetsDefinition:
     """The multi-asset running one transformation; `waiter_factory(resource)` waits for the run
     (default: polling), `failure_reason(id)` supplies dbt's message of a failed run when the
-    waiter did not see it (the REST resource has none; the webhook event log does)."""
+    waiter did not see it (the REST resource has none; the webhook event log does).
+
+    Every model's event says whether the run built it (`model_results`); models with dbt tests
+    carry the `fivetran_dbt_tests` check when the transformation tests. A run that failed still
+    records what it built and what its tests said before the step fails. Subsettable only so
+    that an unbuilt model or an unrun test can go without a result: Fivetran runs every step.
+    """
     view = ta.view
     transformation_id = ta.snapshot.id if ta.snapshot else None
 
     @dg.multi_asset(
         name=ta.op_name,
         specs=list(ta.specs),
+        check_specs=dbt_test_check_specs(ta.models) if view.runs_tests else None,
+        can_subset=True,
         pool=pool,
         description=(
             f"Run Fivetran transformation `{view.name}` of group `{view.group}` (dbt); "
@@ -266,7 +281,7 @@ def transformation_multi_asset(
         config_schema=TRANSFORMATION_CONFIG,
         required_resource_keys=_RESOURCES,
     )
-    def _transform(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+    def _transform(context: dg.AssetExecutionContext) -> Iterator[Any]:
         config = context.op_execution_context.op_config
         fivetran: FivetranResource = context.resources.fivetran
         destination: DestinationResource = context.resources.destination
@@ -275,6 +290,7 @@ def transformation_multi_asset(
                 f"transformation {view.group}/{view.name} is not in the snapshot: run "
                 "`fivetran-assets apply` or `fivetran-assets refresh`"
             )
+        failed: TransformationFailed | None = None
         try:
             outcome = run_transformation(
                 fivetran.get_client(),
@@ -286,24 +302,42 @@ def transformation_multi_asset(
                 else PollingWaiter(fivetran.polling()),
                 failure_reason=failure_reason,
             )
+        except TransformationFailed as exc:
+            failed, outcome = exc, exc.outcome
         except RunFailed as exc:
             raise _failure(exc) from exc
-        built = set(outcome.transformation.output_model_names or ())
-        warehouse = destination.get_warehouse(recorded=warehouse_default)
-        relations = ta.relations()
-        stats = _describe(warehouse, list(relations.values()), context.log)
-        duration = (outcome.ended_at - outcome.started_at).total_seconds()
-        for key, model in ta.models.items():
-            meta: dict[str, Any] = {
-                "fivetran/run_started_at": dg.MetadataValue.timestamp(outcome.started_at),
-                "fivetran/run_ended_at": dg.MetadataValue.timestamp(outcome.ended_at),
-                "fivetran/run_duration_seconds": max(0.0, duration),
-                "fivetran/in_output_models": model.name in built or not built,
-            }
-            st = stats.get(relations[key])
-            if st is not None and st.exists:
-                meta["dagster/row_count"] = st.row_count
-                meta["dagster/column_schema"] = _table_schema(st, set())
-            yield dg.MaterializeResult(asset_key=key, metadata=meta)
+        if outcome.joined:
+            context.log.info(f"joined the run of {view.name} Fivetran had started")
+        if failed is None or outcome.run is not None:
+            warehouse = destination.get_warehouse(recorded=warehouse_default)
+            relations = ta.relations()
+            stats = _describe(warehouse, list(relations.values()), context.log)
+            selected = context.selected_asset_keys
+            for report in model_reports(
+                ta,
+                RunReport(
+                    status=outcome.status,
+                    started_at=outcome.started_at,
+                    ended_at=outcome.ended_at,
+                    run=outcome.run,
+                    output_model_names=tuple(outcome.transformation.output_model_names or ()),
+                    joined=outcome.joined,
+                ),
+                keys=selected,
+                checked={c.asset_key for c in context.selected_asset_check_keys},
+                table_metadata=lambda key: _model_table(stats.get(relations[key])),
+            ):
+                yield from report.op_events(selected=report.key in selected)
+        if failed is not None:
+            raise _failure(failed) from failed
 
     return _transform
+
+
+def _model_table(stats: TableStats | None) -> dict[str, Any]:
+    if stats is None or not stats.exists:
+        return {}
+    return {
+        "dagster/row_count": stats.row_count,
+        "dagster/column_schema": _table_schema(stats, set()),
+    }

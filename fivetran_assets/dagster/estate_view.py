@@ -56,6 +56,12 @@ class TransformationView:
     owners: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     key_prefix: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()  # its steps' dbt commands
+
+    @property
+    def runs_tests(self) -> bool:
+        """A `dbt test` or `dbt build` step: the run reports the models' tests."""
+        return any(c.split()[1:2] in (["test"], ["build"]) for c in self.commands)
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,7 @@ def estate_view(estate: Estate) -> EstateView:
             owners=t.owners,
             tags=dict(t.tags),
             key_prefix=group_prefix.get(t.group, prefix),
+            commands=tuple(step.command for step in t.steps),
         )
         for t in estate.transformations()
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,8 @@ from fivetran_assets.dagster.waiting import (
     WaitTimeout,
     sync_has_ended,
 )
+from fivetran_assets.fivetran.errors import ConflictError
+from fivetran_assets.webhooks.dbt_runs import DbtRun
 
 
 class RunFailed(Exception):
@@ -173,9 +175,34 @@ def run_sync(
 
 @dataclass(frozen=True)
 class TransformationOutcome:
+    """A transformation run that ended: the transformation as read then, and what the run's dbt
+    event reported (`run`: per step and node, when the waiter saw a `dbt_run_*` end event)."""
+
     transformation: Any
     started_at: datetime
     ended_at: datetime
+    run: DbtRun | None = None
+    joined: bool = False  # a run already going (Fivetran's own schedule) was waited for
+    reason: str | None = None  # dbt's message when it did not succeed
+
+    @property
+    def status(self) -> str:
+        return _value(self.transformation.status).upper()
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+
+_UNDER_WAY = frozenset({"scheduling", "running"})
+
+
+class TransformationFailed(RunFailed):
+    """The run ended without succeeding; `outcome` says what it did (models built, tests)."""
+
+    def __init__(self, message: str, details: Mapping[str, Any], outcome: TransformationOutcome):
+        super().__init__(message, details)
+        self.outcome = outcome
 
 
 def run_transformation(
@@ -189,17 +216,34 @@ def run_transformation(
     failure_reason: Callable[[str], str | None] | None = None,
 ) -> TransformationOutcome:
     """`GET /v1/transformations/{id}`, `POST .../run`, then the waiter's looks to a final status
-    (with an event-log waiter: one more GET once the run's end event arrives). The REST resource
-    carries no failure message, only the `transformation_run_failed` webhook does: the waiter
-    returns it when it saw the event, else `failure_reason(id)` is asked for it.
+    (with an event-log waiter: one more GET once the run's end event arrives).
+
+    A run already going (Fivetran started it on its own schedule, also when `POST .../run`
+    answers 409 because it just did) is joined instead of started twice. The REST resource
+    carries no failure message, only the run's end webhook does: the waiter returns it when it
+    saw the event, else `failure_reason(id)` is asked for it. A run that ended otherwise than
+    SUCCEEDED raises `TransformationFailed` carrying the outcome.
     """
     waiter = waiter or PollingWaiter()
     before = client.get_transformation(transformation_id)
+    joined = _value(before.status) in _UNDER_WAY  # not NEW: that one never ran
+
+    def trigger() -> bool:
+        nonlocal joined
+        if joined:
+            return False
+        try:
+            client.run_transformation(transformation_id, full_refresh=full_refresh)
+        except ConflictError:
+            joined = True  # Fivetran started it between our read and our request
+            return False
+        return True
+
     try:
         end = waiter.wait_for_transformation_end(
             client,
             transformation_id,
-            trigger=lambda: client.run_transformation(transformation_id, full_refresh=full_refresh),
+            trigger=trigger,
             previous_end=before.last_ended_at,
             timeout=timeout,
             expected_duration=expected_duration,
@@ -207,16 +251,21 @@ def run_transformation(
     except WaitTimeout as exc:
         raise RunFailed(f"transformation {transformation_id} {exc}") from exc
     final = end.transformation
-    status = _value(final.status).upper()
-    if status != "SUCCEEDED":
-        reason = end.reason or (failure_reason(transformation_id) if failure_reason else None)
-        raise RunFailed(
-            f"transformation {final.name or transformation_id} ended {status}"
-            + (f": {reason}" if reason else " (dbt's message is in the Fivetran dashboard)"),
-            {"status": status, "reason": reason},
-        )
-    return TransformationOutcome(
+    outcome = TransformationOutcome(
         transformation=final,
         started_at=final.last_started_at or final.last_ended_at,
         ended_at=final.last_ended_at,
+        run=end.run,
+        joined=joined,
+        reason=end.reason,
+    )
+    if outcome.succeeded:
+        return outcome
+    reason = end.reason or (failure_reason(transformation_id) if failure_reason else None)
+    outcome = replace(outcome, reason=reason)
+    raise TransformationFailed(
+        f"transformation {final.name or transformation_id} ended {outcome.status}"
+        + (f": {reason}" if reason else " (dbt's message is in the Fivetran dashboard)"),
+        {"status": outcome.status, "reason": reason},
+        outcome,
     )

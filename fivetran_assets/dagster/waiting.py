@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from fivetran_assets.webhooks.dbt_runs import DbtRun
+
 
 class WaitTimeout(Exception):
     """The run did not end before the deadline (it keeps running in Fivetran)."""
@@ -103,7 +105,8 @@ class TransformationEnd:
 
     transformation: Any  # fivetran_assets.fivetran.models.Transformation
     looks: int = 0
-    reason: str | None = None  # the `transformation_run_failed` event's `data.reason`
+    reason: str | None = None  # the run's failed end event's reason
+    run: DbtRun | None = None  # what its `dbt_run_succeeded` / `_failed` event reported
 
 
 class TransformationWaiter(Protocol):
@@ -112,14 +115,15 @@ class TransformationWaiter(Protocol):
         client: Any,
         transformation_id: str,
         *,
-        trigger: Callable[[], None],
+        trigger: Callable[[], bool],
         previous_end: datetime | None,
         timeout: float,
         expected_duration: float | None,
     ) -> TransformationEnd:
-        """Call `trigger` (which starts the run), then return once the transformation's
-        `last_ended_at` is later than `previous_end` with a final status. The waiter calls the
-        trigger itself so that an event-log waiter can note the log's head before the run starts.
+        """Call `trigger` (which starts the run, or returns False when a run already going is
+        joined), then return once the transformation's `last_ended_at` is later than
+        `previous_end` with a final status. The waiter calls the trigger itself so that an
+        event-log waiter can note the log's head before the run starts.
         """
         ...
 
@@ -202,7 +206,7 @@ class PollingWaiter:
         client: Any,
         transformation_id: str,
         *,
-        trigger: Callable[[], None],
+        trigger: Callable[[], bool],
         previous_end: datetime | None,
         timeout: float,
         expected_duration: float | None,

@@ -22,19 +22,18 @@ from fivetran_assets.dagster.estate_view import ScheduledBy, TransformationMode
 from fivetran_assets.dagster.specs import ConnectionAssets, TransformationAssets
 from fivetran_assets.dagster.translator import dashboard_url
 from fivetran_assets.dagster.webhook_record import (
-    RUN_ENDED_KEY,
-    RUN_ID_KEY,
+    RECORDED_BY,
+    SENSOR_LABEL,
     SYNC_ENDED_KEY,
     SYNC_ID_KEY,
     RunIdentity,
     unrecorded,
 )
+from fivetran_assets.dagster.webhook_transformations import transformation_end_events
 from fivetran_assets.snapshot.warehouse import TableStats
 from fivetran_assets.webhooks import EventName, StoredEvent, SyncStatus
 
 CURSOR_VERSION = 1
-RECORDED_BY = "fivetran/recorded_by"
-SENSOR_LABEL = "webhook sensor"
 _RUN_STARTS = frozenset({EventName.TRANSFORMATION_RUN_START, EventName.DBT_RUN_START})
 _RUN_SUCCESSES = frozenset({EventName.TRANSFORMATION_RUN_SUCCEEDED, EventName.DBT_RUN_SUCCEEDED})
 _RUN_FAILURES = frozenset({EventName.TRANSFORMATION_RUN_FAILED, EventName.DBT_RUN_FAILED})
@@ -59,6 +58,7 @@ class WebhookCursor:
     synced: dict[str, dict[str, str]] = field(default_factory=dict)  # op name -> {conn: created}
     starts: dict[str, list[str]] = field(default_factory=dict)  # conn -> [sync_id, created]
     reported: dict[str, list[str]] = field(default_factory=dict)  # conn -> ["schema.table"]
+    ended: dict[str, str] = field(default_factory=dict)  # transformation -> last run id handled
 
     def to_json(self) -> str:
         return json.dumps(
@@ -68,6 +68,7 @@ class WebhookCursor:
                 "synced": self.synced,
                 "starts": self.starts,
                 "reported": self.reported,
+                "ended": self.ended,
             },
             separators=(",", ":"),
             sort_keys=True,
@@ -96,6 +97,7 @@ class WebhookCursor:
             synced={k: dict(v) for k, v in (data.get("synced") or {}).items()},
             starts={k: list(v) for k, v in (data.get("starts") or {}).items()},
             reported={k: list(v) for k, v in (data.get("reported") or {}).items()},
+            ended={str(k): str(v) for k, v in (data.get("ended") or {}).items()},
         )
 
 
@@ -299,44 +301,23 @@ class EventHandler:
 
     def _transformation_end(self, stored: StoredEvent, *, succeeded: bool) -> None:
         event = stored.event
-        ta = self.index.transformations.get(event.transformation_id or "")
+        tid = event.transformation_id or ""
+        ta = self.index.transformations.get(tid)
         if ta is None:
             self.result.skipped += 1
             return
-        if not succeeded:
-            reason = event.reason or "(no reason given)"
-            self.log.warning(
-                f"Fivetran transformation {ta.view.group}/{ta.view.name} failed: {reason}"
+        run_id = event.transformation_run_id
+        if run_id is not None and self.cursor.ended.get(tid) == run_id:
+            return  # the other family's end event of a run already handled
+        if run_id is not None:
+            self.cursor.ended[tid] = run_id
+        self.result.asset_events.extend(
+            transformation_end_events(
+                ta,
+                stored,
+                succeeded=succeeded,
+                instance=self.instance,
+                stats=self.stats,
+                log=self.log,
             )
-            self.result.asset_events.extend(
-                dg.AssetObservation(
-                    asset_key=key,
-                    description=f"Fivetran transformation run failed: {reason}",
-                    metadata={
-                        "fivetran/run_status": str(event.status or "FAILED"),
-                        "fivetran/reason": reason,
-                        RUN_ID_KEY: event.transformation_run_id or "",
-                        RECORDED_BY: SENSOR_LABEL,
-                    },
-                )
-                for key in ta.models
-            )
-            return
-        if ta.view.scheduled_by is not ScheduledBy.FIVETRAN:
-            return  # the Dagster run that started it records its models
-        identity = RunIdentity.transformation(event.created, event.transformation_run_id)
-        keys = unrecorded(self.instance, list(ta.models), identity)
-        relations = ta.relations(keys)
-        stats = self.stats(ta.view.group, list(relations.values())) if keys else {}
-        for key in keys:
-            meta: dict[str, Any] = {
-                RUN_ENDED_KEY: dg.MetadataValue.timestamp(event.created),
-                RECORDED_BY: SENSOR_LABEL,
-                "fivetran/webhook_event_id": stored.id,
-            }
-            if event.transformation_run_id:
-                meta[RUN_ID_KEY] = event.transformation_run_id
-            st = stats.get(relations[key])
-            if st is not None and st.exists:
-                meta["dagster/row_count"] = st.row_count
-            self.result.asset_events.append(dg.AssetMaterialization(asset_key=key, metadata=meta))
+        )

@@ -26,6 +26,8 @@ SYNC_ID_KEY = "fivetran/sync_id"
 RUN_ENDED_KEY = "fivetran/run_ended_at"  # the transformation asset's key
 RUN_ID_KEY = "fivetran/run_id"
 SAME_RUN_TOLERANCE = timedelta(seconds=30)
+RECORDED_BY = "fivetran/recorded_by"  # which sensor recorded an event it did not run
+SENSOR_LABEL = "webhook sensor"
 
 _UNFINISHED = frozenset(
     {

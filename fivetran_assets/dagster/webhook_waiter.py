@@ -9,8 +9,10 @@ so a lost webhook delays a run instead of hanging it. A failed sync's `sync_end`
 reason, which the waiter hands back with the connection.
 
 Transformations the same way: the log's head is noted before the run is triggered, the wait
-sleeps until that transformation's `transformation_run_succeeded` / `_failed` arrives (the
-latter carries dbt's message), then one GET reads the final state: `GET`, `POST .../run`, `GET`.
+sleeps until that transformation's end event arrives, of either family
+(`transformation_run_succeeded` / `_failed`, `dbt_run_succeeded` / `_failed`; a failure carries
+dbt's message, a `dbt_run_*` end the per-step and per-model report, handed back as `run`), then
+one GET reads the final state: `GET`, `POST .../run`, `GET`.
 
 `failure_reason_from_log` is the seam `runs.run_transformation` offers for dbt's message, which
 only the `transformation_run_failed` webhook carries.
@@ -32,12 +34,13 @@ from fivetran_assets.dagster.waiting import (
     transformation_has_ended,
 )
 from fivetran_assets.webhooks import EventLog, EventLogLocation, EventName
+from fivetran_assets.webhooks.dbt_runs import DbtRun
 
+DBT_RUN_END_EVENTS = (EventName.DBT_RUN_SUCCEEDED, EventName.DBT_RUN_FAILED)
 TRANSFORMATION_END_EVENTS = (
     EventName.TRANSFORMATION_RUN_SUCCEEDED,
     EventName.TRANSFORMATION_RUN_FAILED,
-    EventName.DBT_RUN_SUCCEEDED,
-    EventName.DBT_RUN_FAILED,
+    *DBT_RUN_END_EVENTS,
 )
 
 
@@ -131,18 +134,20 @@ class EventLogWaiter:
         client: Any,
         transformation_id: str,
         *,
-        trigger: Callable[[], None],
+        trigger: Callable[[], bool],
         previous_end: Any,
         timeout: float,
         expected_duration: float | None,
     ) -> TransformationEnd:
-        """Trigger the run, sleep on the log until its end event, then GET it once."""
+        """Trigger the run, sleep on the log until its end event, then GET it once. A joined
+        run (the trigger started none) is looked at once at once: it may have ended already."""
         deadline = self.monotonic() + self._real(timeout)
-        cursor = self.log.latest_id()  # before the trigger: the run's end event comes after it
-        trigger()
+        start = cursor = self.log.latest_id()  # before the trigger: the run's end comes after it
+        started = trigger()
         looks = 0
         reason: str | None = None
-        look_at = self.monotonic() + self._real(self.fallback_interval)
+        run: DbtRun | None = None
+        look_at = self.monotonic() + (self._real(self.fallback_interval) if started else 0.0)
         while True:
             now = self.monotonic()
             if now >= deadline:
@@ -153,19 +158,33 @@ class EventLogWaiter:
                 events=TRANSFORMATION_END_EVENTS,
             )
             cursor = page.cursor
-            mine = [e.event for e in page.events if e.event.transformation_id == transformation_id]
+            mine = [e for e in page.events if e.event.transformation_id == transformation_id]
             if not mine and self.monotonic() < look_at:
                 continue  # another transformation's run ended: keep sleeping
-            if mine:
-                reason = mine[-1].reason
+            for stored in mine:
+                reason = stored.event.reason or reason
+                run = DbtRun.from_payload(stored.payload()) or run
             transformation = client.get_transformation(transformation_id)
             looks += 1
             if self.on_look is not None:
                 self.on_look(transformation)
             if transformation_has_ended(transformation, previous_end):
-                return TransformationEnd(transformation=transformation, looks=looks, reason=reason)
+                return TransformationEnd(
+                    transformation=transformation,
+                    looks=looks,
+                    reason=reason,
+                    run=run or self._dbt_run(start, transformation_id),
+                )
             pause = self.settle_interval if mine else self.fallback_interval
             look_at = self.monotonic() + self._real(pause)
+
+    def _dbt_run(self, after: int, transformation_id: str) -> DbtRun | None:
+        """The run's `dbt_run_*` end event if it is in the log already (one local read)."""
+        page = self.log.read_page(after, events=DBT_RUN_END_EVENTS)
+        for stored in reversed(page.events):
+            if stored.event.transformation_id == transformation_id:
+                return DbtRun.from_payload(stored.payload())
+        return None
 
 
 def event_log_waiter_factory(

@@ -11,6 +11,8 @@ failedModelRuns, commandResult: {exitCode, output, error}, startTime, endTime}],
 where ``output`` is dbt's console output of the step. A failed run adds ``data.reason``, as a
 failed ``sync_end`` does ([assumed]: the spec has no body for these events). ``jobId`` is the
 run's number, the same as ``run_id`` in the other family, so a receiver sees one run in both.
+A run's ``dbt_run_*`` end event goes out before its ``transformation_run_*`` one: a receiver
+that acts on the first end it sees then has the step results.
 """
 
 from __future__ import annotations
@@ -101,24 +103,23 @@ def run_ended(
     steps: Sequence[DbtStepResult],
 ) -> None:
     succeeded = status == "SUCCEEDED"
+    if run.type == "DBT_CORE":
+        ok = sum(step.succeeded for step in steps)
+        data = {
+            **_dbt_data(run),
+            "endTime": iso(ended_at),
+            "result": {
+                "stepResults": [_step(step, clock) for step in steps],
+                "description": f"Steps: successful {ok}, failed {len(steps) - ok}",
+            },
+        }
+        if not succeeded:
+            data["reason"] = reason
+        events.transformation(
+            Event.DBT_RUN_SUCCEEDED if succeeded else Event.DBT_RUN_FAILED, run.group_id, data
+        )
     events.transformation(
         Event.TRANSFORMATION_RUN_SUCCEEDED if succeeded else Event.TRANSFORMATION_RUN_FAILED,
         run.group_id,
         _transformation_data(run, status, reason),
-    )
-    if run.type != "DBT_CORE":
-        return
-    ok = sum(step.succeeded for step in steps)
-    data = {
-        **_dbt_data(run),
-        "endTime": iso(ended_at),
-        "result": {
-            "stepResults": [_step(step, clock) for step in steps],
-            "description": f"Steps: successful {ok}, failed {len(steps) - ok}",
-        },
-    }
-    if not succeeded:
-        data["reason"] = reason
-    events.transformation(
-        Event.DBT_RUN_SUCCEEDED if succeeded else Event.DBT_RUN_FAILED, run.group_id, data
     )

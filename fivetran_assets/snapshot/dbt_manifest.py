@@ -1,5 +1,8 @@
 """dbt models and their lineage, from `dbt parse` of a transformation project (refresh time only).
 
+Each transformation gets the models its steps build (`dbt ls` of their selections) and each
+model the names of its data tests (dbt's `attached_node`), for the models' test checks.
+
 Parsing a dbt project takes seconds, so it happens when the snapshot is written, never when
 definitions load. The project is parsed into a temporary target with a generated profile
 (DuckDB in memory: `dbt parse` never connects), whose schema is the project's
@@ -10,9 +13,11 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +41,74 @@ def project_dir(estate: Any, group: Any) -> Path:
     return base / project.folder_path if project.folder_path else base
 
 
-def parse_dbt_models(estate: Any, group: Any, *, timeout: float = 300) -> list[ModelSnapshot]:
+def transformation_models(
+    estate: Any, group: Any, *, timeout: float = 300
+) -> dict[str, tuple[ModelSnapshot, ...]]:
+    """The models each transformation of the group builds, by name: those its `dbt run`,
+    `build`, `seed` or `snapshot` steps select (dbt's own selection, so every selector works);
+    a step without a selection builds them all. A model two transformations build belongs to
+    the first of them in the config (an asset has one key, so one owner)."""
     project = group.transformation_project
-    return parse_project(
-        project_dir(estate, group), default_schema=project.default_schema, timeout=timeout
+    plans = {
+        t.name: [sel for s in t.steps if (sel := step_selection(s.command)) is not None]
+        for t in group.transformations
+    }
+    distinct = sorted({sel for sels in plans.values() for sel in sels})
+    models, picked = parse_project(
+        project_dir(estate, group), project.default_schema, distinct, timeout=timeout
     )
+    by_selection = dict(zip(distinct, picked, strict=True))
+    out = {}
+    owned: set[str] = set()
+    for name, selections in plans.items():
+        chosen: set[str] = set().union(*(by_selection[sel] for sel in selections)) - owned
+        owned |= chosen
+        out[name] = tuple(m for m in models if m.unique_id in chosen)
+    return out
 
 
-def parse_project(path: Path, *, default_schema: str, timeout: float = 300) -> list[ModelSnapshot]:
-    """Run `dbt parse` on the project at `path` and read its models from the manifest."""
+_BUILDS = frozenset({"run", "build", "seed", "snapshot"})
+_SELECTION_FLAGS = {
+    "-s": "--select",
+    "--select": "--select",
+    "-m": "--select",
+    "--models": "--select",
+    "--exclude": "--exclude",
+    "--selector": "--selector",
+}
+
+
+def step_selection(command: str) -> tuple[str, ...] | None:
+    """The selection arguments of a model-building dbt step (empty: all models), or None when
+    the step builds no model (`dbt test`, `dbt deps`, ...)."""
+    words = shlex.split(command)
+    if len(words) < 2 or words[0] != "dbt" or words[1] not in _BUILDS:
+        return None
+    args: list[str] = []
+    flag: str | None = None
+    for word in words[2:]:
+        if word.startswith("-"):
+            name, _, value = word.partition("=")
+            flag = _SELECTION_FLAGS.get(name)
+            if flag is not None:
+                args.append(flag)
+                if value:
+                    args.append(value)
+            continue
+        if flag is not None:
+            args.append(word)
+    return tuple(args)
+
+
+def parse_project(
+    path: Path,
+    default_schema: str,
+    selections: Sequence[tuple[str, ...]] = (),
+    *,
+    timeout: float = 300,
+) -> tuple[list[ModelSnapshot], list[set[str]]]:
+    """`dbt parse` of the project at `path` (one subprocess): its models, and for each of
+    `selections` (dbt selection arguments; empty: all) the unique ids of the models it picks."""
     project_file = path / "dbt_project.yml"
     if not project_file.is_file():
         raise SnapshotError(f"{path}: no dbt_project.yml (is git_remote_url right?)")
@@ -59,23 +123,10 @@ def parse_project(path: Path, *, default_schema: str, timeout: float = 300) -> l
             }
         }
         Path(tmp, "profiles.yml").write_text(yaml.safe_dump(profiles), encoding="utf-8")
-        target = Path(tmp, "target")
+        Path(tmp, "selections.json").write_text(json.dumps([list(s) for s in selections]))
         env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "dbt.cli.main",
-                "parse",
-                "--project-dir",
-                str(path),
-                "--profiles-dir",
-                tmp,
-                "--target-path",
-                str(target),
-                "--log-path",
-                str(Path(tmp, "logs")),
-            ],
+            [sys.executable, "-m", "fivetran_assets.snapshot.dbt_parse_main", tmp, str(path)],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -85,8 +136,11 @@ def parse_project(path: Path, *, default_schema: str, timeout: float = 300) -> l
         if result.returncode != 0:
             tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
             raise SnapshotError(f"dbt parse of {path} failed: " + " | ".join(tail))
-        manifest = json.loads(Path(target, "manifest.json").read_text(encoding="utf-8"))
-    return models_from_manifest(manifest)
+        manifest = json.loads(Path(tmp, "target", "manifest.json").read_text(encoding="utf-8"))
+        picked = json.loads(Path(tmp, "selected.json").read_text(encoding="utf-8"))
+    models = models_from_manifest(manifest)
+    every = {m.unique_id for m in models}
+    return models, [every if ids is None else set(ids) & every for ids in picked]
 
 
 def models_from_manifest(manifest: dict[str, Any]) -> list[ModelSnapshot]:
@@ -95,6 +149,14 @@ def models_from_manifest(manifest: dict[str, Any]) -> list[ModelSnapshot]:
     """
     nodes = manifest.get("nodes", {})
     sources = manifest.get("sources", {})
+    tests: dict[str, list[str]] = {}
+    for node in nodes.values():
+        if node.get("resource_type") != "test":
+            continue
+        attached = node.get("attached_node")
+        targets = [attached] if attached else node.get("depends_on", {}).get("nodes", [])
+        for target in targets:
+            tests.setdefault(target, []).append(node["name"])
     models = []
     for uid, node in sorted(nodes.items()):
         if node.get("resource_type") != "model":
@@ -126,6 +188,7 @@ def models_from_manifest(manifest: dict[str, Any]) -> list[ModelSnapshot]:
                 config_schema=config.get("schema"),
                 version=str(node["version"]) if node.get("version") is not None else None,
                 asset_key=tuple(str(p) for p in asset_key) if asset_key else None,
+                tests=tuple(sorted(tests.get(uid, ()))),
             )
         )
     return models

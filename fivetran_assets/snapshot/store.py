@@ -130,6 +130,7 @@ class ModelSnapshot:
     config_schema: str | None = None
     version: str | None = None
     asset_key: tuple[str, ...] | None = None
+    tests: tuple[str, ...] = ()  # names of the data tests attached to it
 
     @property
     def relation(self) -> tuple[str, str]:
@@ -292,6 +293,7 @@ def _transformation_json(t: TransformationSnapshot) -> dict[str, Any]:
                 "config_schema": m.config_schema,
                 "version": m.version,
                 "asset_key": list(m.asset_key) if m.asset_key else None,
+                "tests": list(m.tests),
             }
             for m in t.models
         ],
@@ -317,6 +319,7 @@ def _transformation_from(t: dict[str, Any]) -> TransformationSnapshot:
                 config_schema=m.get("config_schema"),
                 version=m.get("version"),
                 asset_key=tuple(m["asset_key"]) if m.get("asset_key") else None,
+                tests=tuple(m.get("tests", ())),
             )
             for m in t.get("models", ())
         ),
@@ -426,7 +429,7 @@ def write_snapshot(
     warehouse when it is reachable; dbt models from `dbt parse` of each transformation project.
     Connections or groups not yet created in Fivetran are left out (apply creates them).
     """
-    from fivetran_assets.snapshot.dbt_manifest import parse_dbt_models
+    from fivetran_assets.snapshot.dbt_manifest import transformation_models
 
     live_groups = {g.name: g for g in client.list_groups()}
     groups: list[GroupSnapshot] = []
@@ -450,9 +453,13 @@ def write_snapshot(
         connections.extend(snaps)
         if group.transformations:
             live_tr = {t.name: t.id for t in client.list_transformations(group_id=live.id)}
-            models = parse_dbt_models(estate, group) if dbt and group.transformation_project else ()
+            models = (
+                transformation_models(estate, group) if dbt and group.transformation_project else {}
+            )
             transformations.extend(
-                TransformationSnapshot(group.name, t.name, live_tr.get(t.name), tuple(models))
+                TransformationSnapshot(
+                    group.name, t.name, live_tr.get(t.name), models.get(t.name, ())
+                )
                 for t in group.transformations
             )
     snapshot = Snapshot(

@@ -154,6 +154,40 @@ class Feed:
             }
         )
 
+    def dbt_run(self, event: str, tid: str, *, run: int, outputs: dict[str, str]) -> int:
+        """A `dbt_run_*` end event in Fivetran's shape; `outputs` maps each step's command
+        (`dbt run`, `dbt test`) to dbt's console output, failing when it shows FAIL or ERROR."""
+
+        def failed(output: str) -> bool:
+            return " FAIL " in output or " ERROR " in output
+
+        steps = [
+            {
+                "step": {"name": command.split()[1], "processBuilderCommand": command.split()},
+                "success": not failed(output),
+                "commandResult": {
+                    "exitCode": 1 if failed(output) else 0,
+                    "output": output,
+                    "error": "dbt failed" if failed(output) else "",
+                },
+            }
+            for command, output in outputs.items()
+        ]
+        return self._append(
+            {
+                "event": event,
+                "destination_group_id": "g1",
+                "data": {
+                    "dbtJobId": tid,
+                    "dbtJobName": "models",
+                    "startTime": (self.at - timedelta(seconds=30)).isoformat(),
+                    "endTime": self.at.isoformat(),
+                    "startupDetails": {"type": "integrated_scheduler", "jobId": run},
+                    "result": {"stepResults": steps, "description": ""},
+                },
+            }
+        )
+
 
 def resources(**destination: Any) -> dict[str, Any]:
     return {

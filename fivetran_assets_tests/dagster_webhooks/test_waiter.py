@@ -147,8 +147,9 @@ class FakeTransformations:
             id=transformation_id, status=self.status, last_ended_at=self.ended, name="models"
         )
 
-    def trigger(self) -> None:
+    def trigger(self) -> bool:
         self.head_at_trigger = self.feed.log.latest_id()
+        return True
 
 
 def test_a_transformation_end_event_wakes_the_wait_with_one_look(feed: Feed) -> None:
@@ -215,3 +216,45 @@ def test_no_transformation_event_falls_back_to_looking_then_times_out(feed: Feed
             expected_duration=None,
         )
     assert 3 <= client.calls <= 4  # one look per 15 Fivetran s, none at the start
+
+
+RUN_OUTPUT = (
+    "10:00:01  1 of 2 OK created sql table model analytics.stg_employees ..... [OK in 0.2s]\n"
+    "10:00:01  2 of 2 ERROR creating sql table model analytics.headcount ..... [ERROR in 0.1s]\n"
+    "10:00:01  \n"
+    "10:00:01  Failure in model headcount (models/headcount.sql)\n"
+    "10:00:01    Runtime Error in model headcount (models/headcount.sql)\n"
+    "  Catalog Error: Table with name nope does not exist!\n"
+    "10:00:01  \n"
+)
+
+
+def test_a_dbt_run_end_event_hands_back_the_run_report(feed: Feed) -> None:
+    client = FakeTransformations(feed)
+
+    def finish() -> None:
+        client.ended, client.status = T0 + timedelta(minutes=2), "FAILED"
+        feed.dbt_run("dbt_run_failed", "t1", run=4, outputs={"dbt run": RUN_OUTPUT})
+        feed.transformation("transformation_run_failed", "t1", run="4", reason="dbt: boom")
+
+    timer = _later(0.3, finish)
+    waiter = EventLogWaiter(feed.log.url, time_scale=1, fallback_interval=60)
+    end = waiter.wait_for_transformation_end(
+        client, "t1", trigger=client.trigger, previous_end=T0, timeout=600, expected_duration=None
+    )
+    timer.join()
+    assert end.run is not None and end.run.run_id == "4" and not end.run.succeeded
+    models = end.run.models()
+    assert models["stg_employees"].status == "success"
+    assert models["headcount"].message == "Catalog Error: Table with name nope does not exist!"
+    assert end.reason  # from either event of the run
+
+
+def test_a_joined_run_that_already_ended_costs_one_look(feed: Feed) -> None:
+    client = FakeTransformations(feed)
+    client.ended = T0 + timedelta(minutes=1)
+    waiter = EventLogWaiter(feed.log.url, time_scale=1, fallback_interval=600)
+    end = waiter.wait_for_transformation_end(
+        client, "t1", trigger=lambda: False, previous_end=T0, timeout=60, expected_duration=None
+    )
+    assert end.looks == 1 and client.calls == 1 and end.run is None
