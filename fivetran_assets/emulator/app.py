@@ -1,6 +1,7 @@
 """The local Fivetran's ASGI app: routes, JSON error handling and the middleware stack.
 
-Middleware, outermost first: LocalControlMiddleware (request log, injected faults) -> Basic
+Middleware, outermost first: TrailingSlashMiddleware (``/v1/groups/`` is ``/v1/groups``) ->
+LocalControlMiddleware (request log, injected faults) -> Basic
 authentication on ``/v1`` -> RateLimitMiddleware -> routes. All are pure ASGI (no
 BaseHTTPMiddleware) so a simple GET stays cheap.
 """
@@ -20,12 +21,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from fivetran_assets.emulator import (
+    routes_certificates,
+    routes_connection_tools,
     routes_connections,
     routes_groups,
     routes_local,
+    routes_logging,
+    routes_metadata,
     routes_schemas,
     routes_syncs,
+    routes_teams,
     routes_transformations,
+    routes_users,
     routes_webhooks,
 )
 from fivetran_assets.emulator.context import Emulator
@@ -33,6 +40,7 @@ from fivetran_assets.emulator.faults import FaultInjector, LocalControlMiddlewar
 from fivetran_assets.emulator.faults import local_routes as fault_routes
 from fivetran_assets.emulator.http import ApiError, JsonResponse, error_response
 from fivetran_assets.emulator.ratelimit import RateLimitMiddleware
+from fivetran_assets.emulator.routing import TrailingSlashMiddleware, api_routes
 
 log = logging.getLogger(__name__)
 
@@ -107,17 +115,24 @@ async def _internal(request: Request, exc: Exception) -> Response:
 def build_app(emu: Emulator, *, faults: FaultInjector, request_log: RequestLog) -> Starlette:
     routes = [
         *routes_groups.ROUTES,
+        *routes_users.ROUTES,
+        *routes_teams.ROUTES,
         *routes_connections.ROUTES,
+        *routes_connection_tools.ROUTES,
+        *routes_certificates.ROUTES,
         *routes_schemas.ROUTES,
         *routes_syncs.ROUTES,
         *routes_webhooks.ROUTES,
+        *routes_logging.ROUTES,
         *routes_transformations.ROUTES,
+        *routes_metadata.ROUTES,
         *routes_local.ROUTES,
         *fault_routes(faults, request_log),
     ]
     app = Starlette(
-        routes=routes,
+        routes=api_routes(routes),
         middleware=[
+            Middleware(TrailingSlashMiddleware),
             Middleware(LocalControlMiddleware, faults=faults, log=request_log, clock=emu.clock),
             Middleware(
                 BasicAuthMiddleware,
@@ -133,5 +148,6 @@ def build_app(emu: Emulator, *, faults: FaultInjector, request_log: RequestLog) 
             Exception: _internal,
         },
     )
+    app.router.redirect_slashes = False
     app.state.emu = emu
     return app

@@ -18,7 +18,7 @@ from typing import Any
 
 from fivetran_assets.emulator.ids import new_id
 
-UNIQUE_KEYS = {"connection": ("group_id", "schema")}
+UNIQUE_KEYS = {"connection": ("group_id", "schema"), "user": ("_email",)}
 """Per kind, the fields that identify an object besides its id (looked up without a scan)."""
 KINDS = (
     "group",
@@ -28,6 +28,12 @@ KINDS = (
     "webhook",
     "transformation_project",
     "transformation",
+    "user",
+    "team",
+    "membership",
+    "log_service",
+    "certificate",
+    "fingerprint",
 )
 
 
