@@ -94,17 +94,24 @@ class Server:
         deadline = time.monotonic() + 30
         while True:
             try:
-                requests.get(self.base_url + "/_local/faults", timeout=1)
+                requests.get(self.base_url + "/_local/faults", auth=(KEY, SECRET), timeout=1)
                 break
             except requests.ConnectionError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
                     raise RuntimeError("the local Fivetran did not start") from None
                 time.sleep(0.1)
         rule = {"kind": "delay", "path": "/v1/*", "seconds": latency, "count": -1}
-        requests.post(self.base_url + "/_local/faults", json=rule, timeout=5).raise_for_status()
+        requests.post(
+            self.base_url + "/_local/faults", json=rule, auth=(KEY, SECRET), timeout=5
+        ).raise_for_status()
 
     def requests_since(self, index: int = 0) -> tuple[list[dict], int]:
-        answer = requests.get(self.base_url + f"/_local/requests?since={index}", timeout=30).json()
+        answer = requests.get(
+            self.base_url + "/_local/requests",
+            params={"since": index},
+            auth=(KEY, SECRET),
+            timeout=30,
+        ).json()
         return answer["items"], answer["next_index"]
 
     def peak_rss_mb(self) -> float:
