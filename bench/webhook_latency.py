@@ -63,7 +63,7 @@ def run(size: str) -> dict[str, object]:
         sensor = build_webhook_sensor(
             conns,
             transforms,
-            event_log=live.receiver.log.path,
+            event_log=live.receiver.log.url,
             minimum_interval_seconds=interval,
             start_from_latest=True,
         )

@@ -4,9 +4,10 @@ Loading makes no API call: everything comes from the config file and the snapsho
 (`fivetran-assets refresh` or `apply` write it). A connection missing from the snapshot gets no
 table assets yet and a warning, instead of a failed code-server start.
 
-Webhooks. The receiver's event log is `$FIVETRAN_ASSETS_EVENT_LOG` when set (`off` or empty:
-none), else `webhooks.sqlite` in the project's state directory (`$FIVETRAN_ASSETS_STATE_DIR`,
-else `<project>/.state`: where `make demo`, `make dev` and `fivetran-assets webhooks serve` run
+Webhooks. The receiver's event log is `$FIVETRAN_ASSETS_EVENT_LOG` when set (a path, or a URL
+such as `postgresql://...` shared by every process of a deployment; `off` or empty: none),
+else `webhooks.sqlite` in the project's state directory (`$FIVETRAN_ASSETS_STATE_DIR`, else
+`<project>/.state`: where `make demo`, `make dev` and `fivetran-assets webhooks serve` run
 from the project root keep it) when a group declares an active webhook, else none.
 With an event log: sync materializations wait on `sync_end` events and transformation runs on
 `transformation_run_succeeded`/`_failed` (`event_log_waiter_factory`), failed syncs and
@@ -88,8 +89,9 @@ def default_resources(view: EstateView | None = None) -> dict[str, Any]:
 
 def event_log_path(
     root: Path, *, webhooks: bool, environ: Mapping[str, str] | None = None
-) -> Path | None:
-    """The receiver's event log for the estate rooted at `root` (see the module docstring)."""
+) -> str | Path | None:
+    """The receiver's event log for the estate rooted at `root` (see the module docstring): a
+    URL as given, or a path (relative ones under `root`)."""
     from fivetran_assets.reconcile.service import STATE_DIR_ENV
 
     env = os.environ if environ is None else environ
@@ -97,6 +99,8 @@ def event_log_path(
     if explicit is not None:
         if explicit.strip().lower() in _OFF:
             return None
+        if "://" in explicit:
+            return explicit.strip()
         return root / explicit.strip()  # an absolute path stays absolute
     if not webhooks:
         return None

@@ -44,7 +44,7 @@ from fivetran_assets.dagster.webhook_handler import (
 from fivetran_assets.dagster.webhook_schema import SnapshotRefresher, new_tables
 from fivetran_assets.snapshot.store import Snapshot
 from fivetran_assets.snapshot.warehouse import TableStats, Warehouse, WarehouseError
-from fivetran_assets.webhooks import EventLog
+from fivetran_assets.webhooks import EventLog, EventLogLocation
 
 DEFAULT_NAME = "fivetran_webhook_sensor"
 log = logging.getLogger("fivetran_assets.dagster")
@@ -54,7 +54,7 @@ def build_webhook_sensor(
     conns: Sequence[ConnectionAssets],
     transforms: Sequence[TransformationAssets] = (),
     *,
-    event_log: str | Path,
+    event_log: EventLogLocation,
     name: str = DEFAULT_NAME,
     minimum_interval_seconds: int = 5,
     request_integrated_runs: bool = True,
@@ -88,7 +88,6 @@ def build_webhook_sensor(
     index = EstateIndex.build(conns, transforms)
     for problem in index.unresolved:
         log.warning("%s cannot request integrated transformation %s", name, problem)
-    log_path = Path(event_log)
     targets = [key for item in index.integrated for key in item.assets.models]
     selection = dg.AssetSelection.assets(*targets) if targets and request_integrated_runs else None
 
@@ -108,7 +107,7 @@ def build_webhook_sensor(
         fivetran: FivetranResource,
         destination: DestinationResource,
     ) -> dg.SensorResult:
-        events = EventLog(log_path)
+        events = EventLog(event_log)
         cursor = WebhookCursor.from_json(context.cursor)
         if cursor is None:
             cursor = WebhookCursor(after=events.latest_id() if start_from_latest else 0)
@@ -173,7 +172,7 @@ def build_webhook_definitions(
     view: EstateView,
     snapshot: Snapshot | None,
     *,
-    event_log: str | Path,
+    event_log: EventLogLocation,
     estate: Any = None,
     snapshot_path: str | Path | None = None,
     **sensor_kwargs: Any,
@@ -210,8 +209,8 @@ def _warn_on_gap(context: dg.SensorEvaluationContext, events: EventLog, after: i
     oldest = events.oldest_id()
     if oldest is not None and oldest > after + 1:
         context.log.warning(
-            f"webhook events {after + 1}..{oldest - 1} were pruned from {events.path} before this "
-            "sensor read them; the polling sensor or a refresh must cover that gap"
+            f"webhook events {after + 1}..{oldest - 1} were pruned from {events.location} before "
+            "this sensor read them; the polling sensor or a refresh must cover that gap"
         )
 
 

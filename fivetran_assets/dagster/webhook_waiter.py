@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from fivetran_assets.dagster.waiting import (
@@ -32,7 +31,7 @@ from fivetran_assets.dagster.waiting import (
     sync_has_ended,
     transformation_has_ended,
 )
-from fivetran_assets.webhooks import EventLog, EventName
+from fivetran_assets.webhooks import EventLog, EventLogLocation, EventName
 
 TRANSFORMATION_END_EVENTS = (
     EventName.TRANSFORMATION_RUN_SUCCEEDED,
@@ -46,7 +45,7 @@ TRANSFORMATION_END_EVENTS = (
 class EventLogWaiter:
     """Waits on `event_log` (the receiver's `--db`); durations in Fivetran seconds."""
 
-    event_log: str | Path
+    event_log: EventLogLocation
     time_scale: float = 1.0
     fallback_interval: float = 900.0
     settle_interval: float = 2.0  # re-look after an event whose end the API does not show yet
@@ -170,7 +169,7 @@ class EventLogWaiter:
 
 
 def event_log_waiter_factory(
-    event_log: str | Path, *, fallback_interval: float = 900.0
+    event_log: EventLogLocation, *, fallback_interval: float = 900.0
 ) -> Callable[[Any], EventLogWaiter]:
     """For `build_fivetran_definitions(waiter_factory=..., transformation_waiter_factory=...)`:
     a waiter per run, on the resource's time scale, so a materialization waits on webhooks
@@ -187,7 +186,7 @@ def event_log_waiter_factory(
 
 
 def failure_reason_from_log(
-    event_log: str | Path, *, scan_limit: int = 1000
+    event_log: EventLogLocation, *, scan_limit: int = 1000
 ) -> Callable[[str], str | None]:
     """For `runs.run_transformation(failure_reason=...)`: dbt's message of the latest failed run
     of a transformation, from its `transformation_run_failed` webhook among the newest events."""

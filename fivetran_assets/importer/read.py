@@ -21,8 +21,7 @@ from fivetran_assets.fivetran.client import FivetranClient
 from fivetran_assets.fivetran.errors import AuthError, NotFoundError
 from fivetran_assets.fivetran.models import ConnectorType, Destination, Group, Webhook
 from fivetran_assets.fivetran.transformations import Transformation, TransformationProject
-from fivetran_assets.reconcile.executor import DEFAULT_WORKERS
-from fivetran_assets.reconcile.reader import LiveGroup
+from fivetran_assets.reconcile.reader import DEFAULT_READ_WORKERS, LiveGroup
 
 T = TypeVar("T")
 
@@ -122,7 +121,7 @@ class _GroupReads:
 
 
 def read_account(
-    client: FivetranClient, *, groups: Collection[str] = (), workers: int = DEFAULT_WORKERS
+    client: FivetranClient, *, groups: Collection[str] = (), workers: int = DEFAULT_READ_WORKERS
 ) -> LiveAccount:
     """Read every group (or those named in `groups`) with all that the config can declare."""
     selected = select_groups(list(client.list_groups()), groups)

@@ -2,7 +2,9 @@
 
 `POST <path>` answers 200 only after the event is committed to the event log, so anything
 Fivetran saw acknowledged survives a crash; every rejection (413 too large, 401 bad signature,
-400 not an event) stores nothing, and Fivetran's retries cover a 503 when the log is unavailable.
+400 not an event, or one the database cannot store) stores nothing, and Fivetran's retries cover
+a 503 while the log's database is unreachable (the log reconnects by itself; `/healthz` says 503
+meanwhile).
 No middleware: each request is one route call, which keeps the receiver well above 500 events/s.
 """
 
@@ -22,7 +24,7 @@ from starlette.routing import Route
 
 from fivetran_assets.webhooks.events import WebhookEvent, WebhookPayloadError
 from fivetran_assets.webhooks.signature import SIGNATURE_HEADER, verify
-from fivetran_assets.webhooks.store import EventLog
+from fivetran_assets.webhooks.store import EventLog, EventRejected
 
 DEFAULT_PATH = "/fivetran/webhook"
 MAX_BODY = 1024 * 1024
@@ -78,13 +80,19 @@ def create_app(
             return _reject(400, str(exc))
         try:
             appended = await asyncio.wrap_future(log.submit(body, event))
-        except Exception:
-            logger.exception("could not store webhook event %s", event.event)
+        except EventRejected as exc:
+            return _reject(400, str(exc))
+        except Exception as exc:
+            logger.error("could not store webhook event %s: %s", event.event, exc)
             return JSONResponse({"error": "event log unavailable, retry later"}, status_code=503)
         return JSONResponse({"id": appended.id, "duplicate": appended.duplicate})
 
     async def healthz(request: Request) -> Response:
-        latest = await run_in_threadpool(log.latest_id)
+        try:
+            latest = await run_in_threadpool(log.latest_id)
+        except Exception as exc:
+            logger.error("health check: event log unavailable: %s", exc)
+            return JSONResponse({"status": "event log unavailable"}, status_code=503)
         return JSONResponse({"status": "ok", "latest_event_id": latest})
 
     @contextlib.asynccontextmanager

@@ -15,6 +15,7 @@ from pathlib import Path
 import uvicorn
 
 from fivetran_assets.serving import ThreadedServer
+from fivetran_assets.state.database import DatabaseURL
 from fivetran_assets.webhooks.app import DEFAULT_PATH, create_app
 from fivetran_assets.webhooks.store import DEFAULT_RETENTION, EventLog
 
@@ -24,14 +25,18 @@ logger = logging.getLogger("fivetran_assets.webhooks")
 def run_receiver(
     secrets: Sequence[str],
     *,
-    db: str | Path,
+    db: str | Path | DatabaseURL,
     host: str = "127.0.0.1",
     port: int = 8766,
     path: str = DEFAULT_PATH,
     retention: timedelta = DEFAULT_RETENTION,
     access_log: bool = False,
 ) -> None:
-    """Serve the receiver until SIGINT/SIGTERM; the event log is closed (flushed) on the way out."""
+    """Serve the receiver until SIGINT/SIGTERM; the event log is closed (flushed) on the way out.
+
+    The log is opened (and its tables created or migrated) before the port is bound, so a
+    database that cannot be reached stops the receiver here instead of failing every delivery.
+    """
     with EventLog(db, retention=retention) as log:
         app = create_app(secrets=secrets, log=log, path=path)
         logger.info(
@@ -39,7 +44,7 @@ def run_receiver(
             host,
             port,
             path,
-            log.path,
+            log.location,
             len(secrets),
         )
         config = uvicorn.Config(
@@ -52,13 +57,13 @@ class ReceiverServer:
     """The receiver on a free loopback port in a background thread; a context manager.
 
     `url` is the base URL, `webhook_url` the endpoint to register with Fivetran, `log` the event
-    log it writes (open it again by path from another process to read it).
+    log it writes (open it again by URL from another process to read it).
     """
 
     def __init__(
         self,
         *,
-        db: str | Path,
+        db: str | Path | DatabaseURL,
         secrets: Sequence[str],
         host: str = "127.0.0.1",
         port: int = 0,

@@ -54,6 +54,8 @@ def test_event_log_is_the_receivers_default_only_when_a_webhook_is_declared(
     assert (
         event_log_path(tmp_path, webhooks=False, environ=relative) == tmp_path / "var/events.sqlite"
     )
+    shared = {EVENT_LOG_ENV: "postgresql://ft@db.internal:5432/dagster"}
+    assert event_log_path(tmp_path, webhooks=True, environ=shared) == shared[EVENT_LOG_ENV]
 
 
 def test_the_demo_config_declares_a_webhook_so_its_definitions_run_the_webhook_sensor(

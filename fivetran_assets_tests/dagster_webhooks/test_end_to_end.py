@@ -41,7 +41,7 @@ def _count(warehouse: Path, schema: str, table: str) -> int:
 def test_fivetran_run_syncs_are_recorded_and_integrated_run_requested(live: Live) -> None:
     conns, transforms = live.assets()
     sensor = build_webhook_sensor(
-        conns, transforms, event_log=live.receiver.log.path, minimum_interval_seconds=1
+        conns, transforms, event_log=live.receiver.log.url, minimum_interval_seconds=1
     )
     t = Ticker(sensor, dg.DagsterInstance.ephemeral(), live.resources(warehouse=False))
     live.schedule_by_fivetran(*AUTO)
@@ -94,7 +94,7 @@ def test_edit_connector_refreshes_the_snapshot_with_row_counts_after(
     sensor = build_webhook_sensor(
         conns,
         transforms,
-        event_log=live.receiver.log.path,
+        event_log=live.receiver.log.url,
         refresh=snapshot_refresher(live.estate, refreshed),
         start_from_latest=True,
     )
@@ -124,7 +124,7 @@ def test_dagster_run_sync_waits_on_the_event_log(live: Live) -> None:
         live.view,
         live.snapshot,
         resources=live.resources(poll_first_look_seconds=600.0, poll_max_interval_seconds=600.0),
-        event_log=live.receiver.log.path,
+        event_log=live.receiver.log.url,
         checks=False,
     )
     key = dg.AssetKey(["departments", "engineering_main", "tickets"])
@@ -155,7 +155,7 @@ def test_webhook_definitions_merge_with_the_fivetran_definitions(live: Live) -> 
         live.view, live.snapshot, resources=live.resources(), checks=False
     )
     webhook_defs = build_webhook_definitions(
-        live.view, live.snapshot, event_log=live.receiver.log.path, estate=live.estate
+        live.view, live.snapshot, event_log=live.receiver.log.url, estate=live.estate
     )
     merged = dg.Definitions.merge(fivetran_defs, webhook_defs)
     dg.Definitions.validate_loadable(merged)
@@ -175,7 +175,7 @@ def test_an_event_log_brings_the_webhook_sensor_running_and_one_trigger_per_mode
 
     running, stopped = dg.DefaultSensorStatus.RUNNING, dg.DefaultSensorStatus.STOPPED
     with_log = build_fivetran_definitions(
-        live.view, live.snapshot, resources=live.resources(), event_log=live.receiver.log.path
+        live.view, live.snapshot, resources=live.resources(), event_log=live.receiver.log.url
     )
     dg.Definitions.validate_loadable(with_log)
     webhook = with_log.resolve_sensor_def("fivetran_webhook_sensor")
@@ -199,7 +199,10 @@ def _api_calls(live: Live, since: int, fragment: str) -> tuple[list[tuple[str, s
     import requests
 
     answer = requests.get(
-        f"{live.server.base_url}/_local/requests", params={"since": since}, timeout=5
+        f"{live.server.base_url}/_local/requests",
+        params={"since": since},
+        auth=live.server.auth,
+        timeout=5,
     )
     answer.raise_for_status()
     body = answer.json()
@@ -233,7 +236,7 @@ def test_dagster_run_transformation_waits_on_the_event_log(live: Live) -> None:
         resources=live.resources(
             warehouse=False, poll_first_look_seconds=3600.0, poll_max_interval_seconds=3600.0
         ),
-        event_log=live.receiver.log.path,
+        event_log=live.receiver.log.url,
         checks=False,
     )
     tid = live.transformation_id
@@ -267,13 +270,14 @@ def test_a_failed_sync_says_why_with_the_event_log(live: Live) -> None:
     requests.post(
         f"{live.server.base_url}/_local/connections/{cid}/next-sync",
         json={"outcome": "fail", "reason": reason, "duration_seconds": 60},
+        auth=live.server.auth,
         timeout=5,
     ).raise_for_status()
     defs = build_fivetran_definitions(
         live.view,
         live.snapshot,
         resources=live.resources(warehouse=False),
-        event_log=live.receiver.log.path,
+        event_log=live.receiver.log.url,
         checks=False,
     )
     key = dg.AssetKey(["departments", "finance_main", "tickets"])

@@ -33,7 +33,7 @@ def feed(tmp_path: Path) -> Feed:
 def ticker(feed: Feed, *, instance: dg.DagsterInstance | None = None, **kwargs: Any) -> Ticker:
     conns, transforms = small_estate()
     res = kwargs.pop("resources", None) or resources()
-    sensor = build_webhook_sensor(conns, transforms, event_log=feed.log.path, **kwargs)
+    sensor = build_webhook_sensor(conns, transforms, event_log=feed.log.url, **kwargs)
     return Ticker(sensor, instance or dg.DagsterInstance.ephemeral(), res)
 
 

@@ -45,7 +45,7 @@ def _later(seconds: float, action) -> threading.Timer:
 def test_a_sync_that_already_ended_costs_one_look(feed: Feed) -> None:
     client = FakeClient()
     client.ended = T0 + timedelta(minutes=5)
-    waiter = EventLogWaiter(feed.log.path, time_scale=60)
+    waiter = EventLogWaiter(feed.log.url, time_scale=60)
     end = waiter.wait_for_sync_end(
         client, "c1", previous_end=T0, timeout=600, expected_duration=None
     )
@@ -60,7 +60,7 @@ def test_the_sync_end_event_wakes_the_wait(feed: Feed) -> None:
         feed.sync("c1")
 
     timer = _later(0.3, finish)
-    waiter = EventLogWaiter(feed.log.path, time_scale=1, fallback_interval=60)
+    waiter = EventLogWaiter(feed.log.url, time_scale=1, fallback_interval=60)
     end = waiter.wait_for_sync_end(
         client, "c1", previous_end=T0, timeout=600, expected_duration=None
     )
@@ -81,7 +81,7 @@ def test_other_connections_and_rescheduled_ends_do_not_end_the_wait(feed: Feed) 
         feed.sync("c1")
 
     timers = [_later(0.2, events), _later(0.6, finish)]
-    waiter = EventLogWaiter(feed.log.path, time_scale=1, fallback_interval=60, settle_interval=5)
+    waiter = EventLogWaiter(feed.log.url, time_scale=1, fallback_interval=60, settle_interval=5)
     end = waiter.wait_for_sync_end(
         client, "c1", previous_end=T0, timeout=600, expected_duration=None
     )
@@ -93,21 +93,21 @@ def test_other_connections_and_rescheduled_ends_do_not_end_the_wait(feed: Feed) 
 
 def test_no_event_falls_back_to_looking_then_times_out(feed: Feed) -> None:
     client = FakeClient()
-    waiter = EventLogWaiter(feed.log.path, time_scale=60, fallback_interval=15)
+    waiter = EventLogWaiter(feed.log.url, time_scale=60, fallback_interval=15)
     with pytest.raises(WaitTimeout, match="still running after 60 s"):
         waiter.wait_for_sync_end(client, "c1", previous_end=T0, timeout=60, expected_duration=None)
     assert 1 + 4 <= client.calls <= 1 + 5  # the first look, then one per 15 Fivetran s
 
 
 def test_factory_uses_the_resource_time_scale(feed: Feed) -> None:
-    waiter = event_log_waiter_factory(feed.log.path)(SimpleNamespace(time_scale=60.0))
+    waiter = event_log_waiter_factory(feed.log.url)(SimpleNamespace(time_scale=60.0))
     assert waiter.time_scale == 60.0
     with pytest.raises(ValueError, match="positive"):
-        EventLogWaiter(feed.log.path, fallback_interval=0)
+        EventLogWaiter(feed.log.url, fallback_interval=0)
 
 
 def test_failure_reason_is_the_latest_failed_run_of_that_transformation(feed: Feed) -> None:
-    reason = failure_reason_from_log(feed.log.path)
+    reason = failure_reason_from_log(feed.log.url)
     assert reason("t1") is None
     feed.transformation("transformation_run_failed", "t1", run="r1", reason="old error")
     feed.transformation("transformation_run_failed", "t2", run="r2", reason="not this one")
@@ -123,7 +123,7 @@ def test_a_failed_sync_end_hands_back_its_reason(feed: Feed) -> None:
         feed.sync("c1", "FAILURE", reason="source database is locked")
 
     timer = _later(0.2, finish)
-    waiter = EventLogWaiter(feed.log.path, time_scale=1, fallback_interval=60)
+    waiter = EventLogWaiter(feed.log.url, time_scale=1, fallback_interval=60)
     end = waiter.wait_for_sync_end(
         client, "c1", previous_end=T0, timeout=600, expected_duration=None
     )
@@ -164,7 +164,7 @@ def test_a_transformation_end_event_wakes_the_wait_with_one_look(feed: Feed) -> 
         feed.transformation("transformation_run_failed", "t1", run="r1", reason="dbt: boom")
 
     timers = [_later(0.2, events), _later(0.5, finish)]
-    waiter = EventLogWaiter(feed.log.path, time_scale=1, fallback_interval=60)
+    waiter = EventLogWaiter(feed.log.url, time_scale=1, fallback_interval=60)
     end = waiter.wait_for_transformation_end(
         client,
         "t1",
@@ -192,7 +192,7 @@ def test_an_end_event_the_api_does_not_show_yet_is_settled_by_another_look(feed:
         client.ended = T0 + timedelta(minutes=1)
 
     timers = [_later(0.1, event_first), _later(0.4, api_later)]
-    waiter = EventLogWaiter(feed.log.path, time_scale=1, fallback_interval=60, settle_interval=0.2)
+    waiter = EventLogWaiter(feed.log.url, time_scale=1, fallback_interval=60, settle_interval=0.2)
     end = waiter.wait_for_transformation_end(
         client, "t1", trigger=client.trigger, previous_end=T0, timeout=600, expected_duration=None
     )
@@ -204,7 +204,7 @@ def test_an_end_event_the_api_does_not_show_yet_is_settled_by_another_look(feed:
 
 def test_no_transformation_event_falls_back_to_looking_then_times_out(feed: Feed) -> None:
     client = FakeTransformations(feed)
-    waiter = EventLogWaiter(feed.log.path, time_scale=60, fallback_interval=15)
+    waiter = EventLogWaiter(feed.log.url, time_scale=60, fallback_interval=15)
     with pytest.raises(WaitTimeout, match="still running after 60 s"):
         waiter.wait_for_transformation_end(
             client,

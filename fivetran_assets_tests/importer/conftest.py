@@ -30,6 +30,10 @@ class Account(LocalControls):
     def control_url(self) -> str:
         return self.server.base_url
 
+    @property
+    def control_auth(self) -> tuple[str, str]:
+        return self.server.auth
+
     def env(self, **extra: str) -> dict[str, str]:
         return {
             "FIVETRAN_API_KEY": API_KEY,

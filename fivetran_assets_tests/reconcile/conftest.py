@@ -71,6 +71,10 @@ class Estate(LocalControls):
     def control_url(self) -> str:
         return self.emulator.base_url
 
+    @property
+    def control_auth(self) -> tuple[str, str]:
+        return self.emulator.auth
+
 
 @pytest.fixture
 def demo(emulator: Any, webhook_url: str, tmp_path: Path) -> Estate:

@@ -50,7 +50,7 @@ def test_signed_event_is_stored_before_200(receiver: ReceiverServer, client) -> 
     response = post(client, BODY, sign(SECRET, BODY))
     assert response.status_code == 200
     assert response.json() == {"id": 1, "duplicate": False}
-    (stored,) = EventLog(receiver.log.path).read_after(0)
+    (stored,) = EventLog(receiver.log.url).read_after(0)
     assert stored.raw_body == BODY
     assert stored.event.connector_id == "assimilate_seem"
 

@@ -57,3 +57,99 @@ def test_serve_runs_the_receiver_with_the_env_secret(tmp_path: Path) -> None:
     assert "webhook receiver on http://127.0.0.1" in output
     assert secret not in output
     assert (tmp_path / "state" / "e.sqlite").exists()
+
+
+def _filled_log(url: str) -> None:
+    from fivetran_assets.webhooks.events import WebhookEvent
+    from fivetran_assets.webhooks.store import EventLog
+
+    with EventLog(url) as log:
+        for n, (name, connector) in enumerate(
+            [("sync_start", "c_a"), ("sync_end", "c_a"), ("sync_start", "c_b"), ("sync_end", "c_b")]
+        ):
+            raw = (
+                f'{{"event":"{name}","created":"2026-05-22T00:00:0{n}Z","connector_id":'
+                f'"{connector}","sync_id":"s_{connector}","destination_group_id":"grp",'
+                '"data":{"status":"SUCCESSFUL"}}'
+            ).encode()
+            log.append(raw, WebhookEvent.from_json(raw))
+            if n == 1:
+                log.append(raw, WebhookEvent.from_json(raw))
+
+
+def test_events_lists_newest_first_as_json_with_filters(event_log_url: str) -> None:
+    import json
+
+    _filled_log(event_log_url)
+    runner = CliRunner()
+    listed = runner.invoke(webhooks, ["events", "--db", event_log_url, "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.output)
+    assert [(r["id"], r["event"], r["connection_id"]) for r in rows] == [
+        (4, "sync_end", "c_b"),
+        (3, "sync_start", "c_b"),
+        (2, "sync_end", "c_a"),
+        (1, "sync_start", "c_a"),
+    ]
+    assert rows[2] | {"received_at": None} == {
+        "id": 2,
+        "received_at": None,
+        "event": "sync_end",
+        "group_id": "grp",
+        "connection_id": "c_a",
+        "sync_id": "s_c_a",
+        "status": "SUCCESSFUL",
+        "created": "2026-05-22T00:00:01Z",
+        "deliveries": 2,
+    }
+
+    def ids(*args: str) -> list[int]:
+        result = runner.invoke(webhooks, ["events", "--json", *args], env={
+            "FIVETRAN_ASSETS_EVENT_LOG": event_log_url})  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return [row["id"] for row in json.loads(result.output)]
+
+    assert ids("--event", "sync_end") == [4, 2]
+    assert ids("--connection", "c_a", "--event", "sync_start") == [1]
+    assert ids("--connection", "c_a", "--connection", "c_b", "--limit", "3") == [4, 3, 2]
+    assert ids("--since", "1h") == [4, 3, 2, 1]
+    assert ids("--event", "connection_failure") == []
+
+
+def test_events_prints_a_table_and_explains_what_is_wrong(tmp_path: Path) -> None:
+    db = tmp_path / "events.sqlite"
+    runner = CliRunner()
+    missing = runner.invoke(webhooks, ["events", "--db", str(db)])
+    assert missing.exit_code == 1
+    assert f"no event log at {db}" in missing.output
+    _filled_log(str(db))
+    table = runner.invoke(webhooks, ["events", "--db", str(db), "--limit", "2"], env={
+        "COLUMNS": "200"})  # fmt: skip
+    assert table.exit_code == 0, table.output
+    for text in ("2 event(s)", "time (UTC)", "deliveries", "sync_end", "c_b", "grp", "s_c_b"):
+        assert text in table.output
+    assert "c_a" not in table.output
+    bad = runner.invoke(webhooks, ["events", "--db", str(db), "--since", "yesterday"])
+    assert bad.exit_code == 2
+    assert "'yesterday' is not a duration" in bad.output
+    scheme = runner.invoke(webhooks, ["events", "--db", "mysql://u:pw@h/db"])
+    assert scheme.exit_code == 2
+    assert "unsupported database URL scheme 'mysql'" in scheme.output
+    assert "pw@" not in scheme.output
+
+
+def test_parse_duration() -> None:
+    from datetime import timedelta
+
+    import pytest
+
+    from fivetran_assets.webhooks.cli import parse_duration
+
+    assert parse_duration("90s") == timedelta(seconds=90)
+    assert parse_duration("1h30m") == timedelta(minutes=90)
+    assert parse_duration("2d") == timedelta(days=2)
+    assert parse_duration("1w") == timedelta(days=7)
+    assert parse_duration("0.5h") == timedelta(minutes=30)
+    for bad in ("", "10", "h", "1x", "1h 30", "-1h"):
+        with pytest.raises(ValueError, match="not a duration"):
+            parse_duration(bad)

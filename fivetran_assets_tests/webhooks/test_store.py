@@ -1,4 +1,5 @@
-"""The durable event log: dedupe, cursor reads, retention, threads and processes."""
+"""The durable event log on SQLite and PostgreSQL: dedupe, cursor reads, retention, threads,
+processes, a bad event among good ones, and schema versions."""
 
 from __future__ import annotations
 
@@ -6,22 +7,32 @@ import json
 import subprocess
 import sys
 import threading
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from fivetran_assets.state.database import Database, DatabaseURL, Dialect
+from fivetran_assets.state.migrations import SchemaTooNew
 from fivetran_assets.webhooks.events import EventName, WebhookEvent
-from fivetran_assets.webhooks.store import EventLog, EventLogClosed
+from fivetran_assets.webhooks.store import EventLog, EventLogClosed, EventRejected
 
 
-def body(event: str = "sync_end", *, connector: str = "c1", sync: str = "s1", ms: int = 0) -> bytes:
+def body(
+    event: str = "sync_end",
+    *,
+    connector: str = "c1",
+    sync: str = "s1",
+    ms: int = 0,
+    group: str = "g",
+) -> bytes:
     payload = {
         "event": event,
         "created": f"2026-05-22T00:00:00.{ms:03d}Z",
         "connector_id": connector,
         "sync_id": sync,
-        "destination_group_id": "g",
+        "destination_group_id": group,
         "data": {"status": "SUCCESSFUL"},
     }
     return json.dumps(payload, separators=(",", ":")).encode()
@@ -40,12 +51,12 @@ class FakeClock:
 
 
 @pytest.fixture
-def log(tmp_path: Path):
-    with EventLog(tmp_path / "events.sqlite") as event_log:
+def log(event_log_url: str):
+    with EventLog(event_log_url) as event_log:
         yield event_log
 
 
-def test_append_stores_the_raw_body_and_a_redelivery_once(log: EventLog) -> None:
+def test_append_stores_the_raw_body_and_counts_redeliveries(log: EventLog) -> None:
     raw = body()
     first = append(log, raw)
     again = append(log, raw)
@@ -56,19 +67,10 @@ def test_append_stores_the_raw_body_and_a_redelivery_once(log: EventLog) -> None
     assert log.count() == 1
     (stored,) = log.read_after(0)
     assert stored.raw_body == raw
+    assert stored.deliveries == 3
     assert stored.payload()["sync_id"] == "s1"
     assert stored.event.event is EventName.SYNC_END
     assert abs((datetime.now(UTC) - stored.received_at).total_seconds()) < 60
-
-
-def test_the_log_is_wal_and_an_append_is_visible_to_a_fresh_connection(log: EventLog) -> None:
-    import sqlite3
-
-    append(log, body())
-    conn = sqlite3.connect(log.path)
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1
-    conn.close()
 
 
 def test_read_after_cursor_semantics(log: EventLog) -> None:
@@ -108,9 +110,27 @@ def test_read_page_moves_the_cursor_past_filtered_events(log: EventLog) -> None:
     assert log.read_page(0, connection_ids=["nobody"]).cursor == 6
 
 
-def test_retention_prunes_by_receive_time_and_ids_are_never_reused(tmp_path: Path) -> None:
+def test_list_events_newest_first_with_filters(event_log_url: str) -> None:
     clock = FakeClock(datetime(2026, 5, 22, tzinfo=UTC).timestamp())
-    with EventLog(tmp_path / "e.sqlite", retention=timedelta(days=2), clock=clock) as log:
+    with EventLog(event_log_url, clock=clock) as log:
+        for n in range(6):
+            append(log, body("sync_start" if n % 2 else "sync_end", connector=f"c{n % 3}", ms=n))
+            clock.now += 3600
+        append(log, body("sync_end", connector="c0", ms=0))  # a redelivery of the first
+        listed = log.list_events()
+        assert [e.id for e in listed] == [6, 5, 4, 3, 2, 1]
+        assert listed[-1].deliveries == 2
+        assert [e.id for e in log.list_events(limit=2)] == [6, 5]
+        assert [e.id for e in log.list_events(events=["sync_start"])] == [6, 4, 2]
+        assert [e.id for e in log.list_events(connection_ids=["c0"])] == [4, 1]
+        recent = datetime.fromtimestamp(clock.now, UTC) - timedelta(hours=2, minutes=30)
+        assert [e.id for e in log.list_events(since=recent)] == [6, 5]
+        assert listed[0].event.group_id == "g"
+
+
+def test_retention_prunes_by_receive_time_and_ids_are_never_reused(event_log_url: str) -> None:
+    clock = FakeClock(datetime(2026, 5, 22, tzinfo=UTC).timestamp())
+    with EventLog(event_log_url, retention=timedelta(days=2), clock=clock) as log:
         append(log, body(sync="old", ms=1))
         clock.now += timedelta(days=1).total_seconds()
         append(log, body(sync="newer", ms=2))
@@ -125,7 +145,7 @@ def test_retention_prunes_by_receive_time_and_ids_are_never_reused(tmp_path: Pat
         assert append(log, body(sync="after", ms=3)).id == 3
         assert [e.id for e in log.read_after(2)] == [3]
     with pytest.raises(ValueError, match="retention"):
-        EventLog(tmp_path / "x.sqlite", retention=timedelta(0))
+        EventLog(event_log_url, retention=timedelta(0))
 
 
 def test_closed_log_refuses_appends_but_still_reads(log: EventLog) -> None:
@@ -158,6 +178,7 @@ def test_concurrent_appends_from_threads_are_all_stored_once(log: EventLog) -> N
     fresh = [r.id for r in results if not r.duplicate]
     assert sorted(fresh) == list(range(1, 2001))
     assert sum(r.duplicate for r in results) == 8 * 50
+    assert sum(e.deliveries for e in log.read_after(0, limit=3000)) == 2000 + 8 * 50
 
 
 WRITER = """
@@ -167,17 +188,18 @@ from fivetran_assets.webhooks.store import EventLog
 with EventLog(sys.argv[1]) as log:
     for n in range(int(sys.argv[2]), int(sys.argv[3])):
         raw = json.dumps({"event": "sync_end", "created": "2026-05-22T00:00:00Z",
-                          "connector_id": "p", "sync_id": f"s{n}"}).encode()
+                          "connector_id": "p", "sync_id": f"s{n % 500}"}).encode()
         log.append(raw, WebhookEvent.from_json(raw))
 """
 
 
-def test_several_processes_write_and_another_reads(tmp_path: Path) -> None:
-    path = tmp_path / "shared.sqlite"
-    reader = EventLog(path)
+def test_several_processes_write_and_another_reads_in_commit_order(event_log_url: str) -> None:
+    """Two writers deliver overlapping events (as two receivers behind a load balancer do):
+    each is stored once, and a reader following its cursor sees every id exactly once."""
+    reader = EventLog(event_log_url)
     writers = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(lo), str(lo + 300)])
-        for lo in (0, 300)
+        subprocess.Popen([sys.executable, "-c", WRITER, event_log_url, str(lo), str(lo + 300)])
+        for lo in (0, 200)
     ]
     seen: list[int] = []
     cursor = 0
@@ -186,20 +208,48 @@ def test_several_processes_write_and_another_reads(tmp_path: Path) -> None:
         seen.extend(e.id for e in page.events)
         cursor = page.cursor
     assert all(w.returncode == 0 for w in writers)
-    assert seen == list(range(1, 601))
-    assert {e.event.sync_id for e in reader.read_after(0, limit=1000)} == {
-        f"s{n}" for n in range(600)
-    }
+    assert seen == list(range(1, 501))
+    stored = reader.read_after(0, limit=1000)
+    assert {e.event.sync_id for e in stored} == {f"s{n}" for n in range(500)}
+    assert sum(e.deliveries for e in stored) == 600
+
+
+def _hold_writers(url: str) -> Database:
+    """Another connection holding the log's write lock until it commits."""
+    blocker = Database(DatabaseURL.parse(url))
+    blocker.execute("BEGIN IMMEDIATE" if blocker.dialect is Dialect.SQLITE else "BEGIN")
+    lock = " FOR UPDATE" if blocker.dialect is Dialect.POSTGRES else ""
+    blocker.scalar(f"SELECT last_id FROM event_log_head WHERE id = 1{lock}")
+    return blocker
+
+
+def test_an_event_the_database_refuses_fails_alone(log: EventLog, event_log_url: str) -> None:
+    """A batch that fails because of one event is retried event by event: its neighbours are
+    stored, only that one is refused (the receiver answers it 400)."""
+    blocker = _hold_writers(event_log_url)
+    futures: list[Future] = []
+    try:
+        for n in range(40):
+            connector = "bad\ud800" if n == 20 else f"c{n}"
+            raw = body(connector=connector, sync=f"s{n}", ms=n)
+            futures.append(log.submit(raw, WebhookEvent.from_json(raw)))
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    with pytest.raises(EventRejected, match="cannot store this event"):
+        futures[20].result(timeout=30)
+    stored = [f.result(timeout=30) for i, f in enumerate(futures) if i != 20]
+    assert sorted(s.id for s in stored) == list(range(1, 40))
+    assert log.count() == 39
 
 
 def test_a_failed_commit_fails_its_appends_and_the_writer_carries_on(tmp_path: Path) -> None:
-    import sqlite3
+    from fivetran_assets.state.database import StateUnavailable
 
-    path = tmp_path / "locked.sqlite"
-    with EventLog(path, busy_timeout=timedelta(milliseconds=100)) as log:
-        blocker = sqlite3.connect(path, isolation_level=None)
-        blocker.execute("BEGIN IMMEDIATE")
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
+    url = f"sqlite:///{tmp_path}/locked.sqlite"
+    with EventLog(url, busy_timeout=timedelta(milliseconds=100)) as log:
+        blocker = _hold_writers(url)
+        with pytest.raises(StateUnavailable, match="locked"):
             append(log, body(sync="while-locked"))
         blocker.execute("ROLLBACK")
         blocker.close()
@@ -228,3 +278,76 @@ def test_wait_after_wakes_on_a_matching_event_from_another_thread(log: EventLog)
     empty = log.wait_after(page.cursor, timeout=timedelta(milliseconds=50))
     assert empty.events == []
     assert empty.cursor == page.cursor
+
+
+def test_a_newer_schema_is_refused(event_log_url: str) -> None:
+    EventLog(event_log_url).close()
+    db = Database(DatabaseURL.parse(event_log_url))
+    db.execute("UPDATE schema_versions SET version = 99 WHERE name = 'webhook_event_log'")
+    db.close()
+    with pytest.raises(SchemaTooNew, match=r"schema version 99, newer than .* understands \(2\)"):
+        EventLog(event_log_url)
+
+
+FIRST_WAVE_SCHEMA = """
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, received_at REAL NOT NULL, event TEXT NOT NULL,
+    connector_id TEXT, sync_id TEXT, created TEXT NOT NULL, dedupe_key TEXT NOT NULL UNIQUE,
+    raw_body BLOB NOT NULL
+);
+CREATE INDEX events_by_connector ON events (connector_id, id);
+CREATE INDEX events_by_received_at ON events (received_at);
+"""
+
+
+def test_a_first_wave_sqlite_log_is_migrated_in_place(tmp_path: Path) -> None:
+    """The log `make demo` wrote before versioning: its events, ids and id counter survive."""
+    import sqlite3
+
+    path = tmp_path / "webhooks.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(FIRST_WAVE_SCHEMA)
+    for n in range(1, 6):
+        raw = body(sync=f"s{n}", ms=n, group="grp")
+        event = WebhookEvent.from_json(raw)
+        conn.execute(
+            "INSERT INTO events (received_at, event, connector_id, sync_id, created, dedupe_key,"
+            " raw_body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (1.0e9 + n, "sync_end", "c1", f"s{n}", event.created.isoformat(), event.dedupe_key,
+             raw),
+        )  # fmt: skip
+    conn.execute("DELETE FROM events WHERE id = 5")  # pruned: its id must not come back
+    conn.commit()
+    conn.close()
+    with EventLog(path) as log:
+        assert log.latest_id() == 5
+        assert [(e.id, e.deliveries, e.event.group_id) for e in log.list_events()] == [
+            (4, 1, "grp"),
+            (3, 1, "grp"),
+            (2, 1, "grp"),
+            (1, 1, "grp"),
+        ]
+        assert append(log, body(sync="s1", ms=1, group="grp")) == (1, True)
+        assert append(log, body(sync="new", ms=9)) == (6, False)
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert check.execute("SELECT version FROM schema_versions").fetchall() == [(2,)]
+    check.close()
+
+
+def test_postgres_tables_live_in_their_own_schema(postgres_server) -> None:
+    """A log in Dagster's own database never meets Dagster's tables."""
+    import psycopg
+
+    postgres_server.create_database("shared_with_dagster")
+    EventLog(postgres_server.url("shared_with_dagster")).close()
+    with psycopg.connect(postgres_server.dsn("shared_with_dagster")) as conn:
+        tables = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 2"
+        ).fetchall()
+    assert tables == [
+        ("fivetran_assets", "event_log_head"),
+        ("fivetran_assets", "events"),
+        ("fivetran_assets", "schema_versions"),
+    ]
