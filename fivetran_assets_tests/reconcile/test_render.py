@@ -144,4 +144,4 @@ def test_apply_prints_what_it_did_in_resources_and_steps(demo) -> None:
         main, ["plan", "--config", str(demo.path), "--json"], env=env, catch_exceptions=False
     )
     assert again.exit_code == 0, again.output
-    assert json.loads(again.output)["changes"] == []
+    assert json.loads(again.stdout)["changes"] == []
