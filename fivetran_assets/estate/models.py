@@ -68,15 +68,26 @@ class Account(Strict):
     api_secret_env: str = Field(DEFAULT_API_SECRET_ENV, pattern=ENV_NAME_PATTERN)
     rate_budget: RateBudget = RateBudget()
     legacy_paths: bool = Field(False, description="Use /v1/connectors instead of /v1/connections.")
-    concurrency: int = Field(8, ge=1, le=64, description="Parallel workers for plan and apply.")
+    concurrency: int = Field(8, ge=1, le=64, description="Parallel workers for apply's writes.")
+    read_concurrency: int = Field(
+        32,
+        ge=1,
+        le=128,
+        description="Parallel workers for read-only calls (a plan's listings and schema reads).",
+    )
     connect_timeout: float = Field(10.0, gt=0, description="Seconds.")
     read_timeout: float = Field(60.0, gt=0, description="Seconds.")
+
+
+KeyPart = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")]
 
 
 class DagsterSettings(Strict):
     """Defaults for the Dagster face: asset keys, owners, tags and who schedules by default."""
 
-    asset_key_prefix: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")]] = []
+    asset_key_prefix: list[KeyPart] = Field(
+        [], description="Prepended to every asset key of the estate."
+    )
     owners: list[Owner] = []
     tags: Tags = {}
     scheduled_by: ScheduledBy = ScheduledBy.FIVETRAN
@@ -271,6 +282,11 @@ class GroupModel(Strict):
     transformations: list[TransformationModel] = []
     owners: list[Owner] | None = None
     tags: Tags | None = None
+    key_prefix: list[KeyPart] = Field(
+        [],
+        description="Prepended to this group's asset keys: tells apart two groups that land "
+        "tables of the same destination schema and name.",
+    )
 
 
 class EstateFile(Strict):

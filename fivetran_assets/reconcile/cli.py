@@ -3,7 +3,9 @@
 `plan` is always a dry run: exit 0 when nothing is to do, 2 when changes are pending, 1 on
 error. `apply` shows the plan, asks unless `--yes`, applies it with a progress bar and reports
 the verification (a fresh plan must be empty). The config is loaded and validated before any
-client exists, so an invalid config costs no API call.
+client exists, so an invalid config costs no API call. Before reading, and again before
+applying, each prints on stderr the API calls it will need and their share of the hourly budget
+(`reconcile.budget`), with a warning past half of it.
 """
 
 from __future__ import annotations
@@ -22,11 +24,18 @@ def _reconciler(config: str, *, workers: int | None = None) -> Any:
     """Load the estate (no API call), then build the client and the reconciler."""
     from fivetran_assets.estate import EstateError, load_estate
     from fivetran_assets.estate.connect import client_for
+    from fivetran_assets.estate.errors import MissingCredentialsError
     from fivetran_assets.reconcile.service import Reconciler
+    from fivetran_assets.stack.env import command_environment
 
     try:
         estate = load_estate(config)
-        return Reconciler(estate, client_for(estate), workers=workers)
+        environment = command_environment(estate)
+        return Reconciler(
+            estate, client_for(estate, environment), environment=environment, workers=workers
+        )
+    except MissingCredentialsError as exc:
+        raise click.ClickException(str(exc)) from None
     except EstateError as exc:
         raise click.ClickException(f"invalid config:\n{exc}") from None
     except ValueError as exc:
@@ -34,11 +43,26 @@ def _reconciler(config: str, *, workers: int | None = None) -> Any:
 
 
 def _print_plan(console: Any, plan: Any) -> None:
-    from fivetran_assets.reconcile.render import plan_tables
+    """The plan as the terminal's width allows (a list below 100 columns), then its summary."""
+    from fivetran_assets.reconcile.render import render_plan
 
-    for table in plan_tables(plan):
-        console.print(table)
+    for part in render_plan(plan, width=console.width):
+        console.print(part)
     console.print(plan.summary(), style="bold")
+
+
+def _say_calls(what: str, calls: int, estate: Any) -> None:
+    """`Reading the live estate: ~1,006 calls, 5% of 20,000/h` on stderr (stdout may be JSON)."""
+    from rich.console import Console
+
+    from fivetran_assets.reconcile.budget import estimate
+
+    needed = estimate(calls, estate)
+    console = Console(stderr=True)
+    console.print(f"{what}: {needed.describe()}", style="dim", highlight=False)
+    warning = needed.warning()
+    if warning:
+        console.print(f"Warning: {warning}", style="yellow", highlight=False)
 
 
 def _fail(message: str) -> None:
@@ -57,10 +81,12 @@ def plan(config: str, as_json: bool) -> None:
 
     from fivetran_assets.estate import EstateError
     from fivetran_assets.fivetran.errors import FivetranError
+    from fivetran_assets.reconcile.budget import plan_calls
     from fivetran_assets.reconcile.reader import AmbiguousIdentityError
 
     try:
         reconciler = _reconciler(config)
+        _say_calls("Reading the live estate", plan_calls(reconciler.estate), reconciler.estate)
         result = reconciler.plan()
     except click.ClickException as exc:
         _fail(exc.message)
@@ -98,6 +124,7 @@ def apply(config: str, yes: bool, prune: bool, allow_destructive: bool) -> None:
     from fivetran_assets.estate import EstateError
     from fivetran_assets.fivetran.errors import FivetranError
     from fivetran_assets.reconcile.applier import task_count
+    from fivetran_assets.reconcile.budget import apply_calls, plan_calls
     from fivetran_assets.reconcile.executor import TaskState
     from fivetran_assets.reconcile.plan import UnsafePlanError
     from fivetran_assets.reconcile.reader import AmbiguousIdentityError
@@ -105,12 +132,15 @@ def apply(config: str, yes: bool, prune: bool, allow_destructive: bool) -> None:
     console = Console()
     try:
         reconciler = _reconciler(config)
+        estate = reconciler.estate
+        _say_calls("Reading the live estate", plan_calls(estate), estate)
         current = reconciler.plan(prune=prune)
         _print_plan(console, current)
         if current.is_empty:
             console.print("Nothing to apply.")
             return
         current.raise_if_unsafe(allow_destructive=allow_destructive)
+        _say_calls("Applying and verifying", apply_calls(current, estate), estate)
         if not yes and not click.confirm("Apply these changes?", default=False):
             console.print("Not applied.")
             sys.exit(EXIT_PENDING)

@@ -27,6 +27,7 @@ from fivetran_assets.reconcile.executor import TaskResult
 from fivetran_assets.reconcile.fingerprints import FingerprintStore
 from fivetran_assets.reconcile.plan import Plan
 from fivetran_assets.reconcile.reader import LiveEstate, read_estate
+from fivetran_assets.reconcile.render import apply_summary
 from fivetran_assets.snapshot.store import write_snapshot
 
 logger = logging.getLogger("fivetran_assets.reconcile")
@@ -48,6 +49,7 @@ class ApplyReport:
     result: ApplyResult
     verification: Plan | None
     verify_error: str | None = None
+    plan: Plan | None = None  # the plan applied, for the summary
 
     @property
     def verified(self) -> bool:
@@ -58,20 +60,23 @@ class ApplyReport:
         return self.result.ok and self.verified
 
     def describe(self) -> str:
-        counts = self.result.counts()
-        head = (
-            f"Applied: {counts['done']} done, {counts['failed']} failed, "
-            f"{counts['skipped']} skipped."
-        )
+        head = apply_summary(self.plan or Plan(), self.result)
         if self.verified:
             return head + " Verified: a fresh plan is empty; the live estate matches the config."
+        if self.verification is None:
+            return head + f" Not verified: the fresh plan could not be read ({self.verify_error})"
         return (
             head + f" Not converged: a fresh plan still has changes ({self.verification.summary()})"
         )
 
 
 class Reconciler:
-    """Plan and apply one estate against one Fivetran account."""
+    """Plan and apply one estate against one Fivetran account.
+
+    Reads (every call of a plan, and of apply's verification) run on `read_workers`
+    (`account.read_concurrency`), writes on `workers` (`account.concurrency`): reads are bound by
+    latency, writes by Fivetran's create caps and by what a half-done apply leaves behind.
+    """
 
     def __init__(
         self,
@@ -81,6 +86,7 @@ class Reconciler:
         environment: Environment | None = None,
         state_dir: Path | str | None = None,
         workers: int | None = None,
+        read_workers: int | None = None,
         refresh_snapshot: bool = True,
     ) -> None:
         self.estate = estate
@@ -90,6 +96,7 @@ class Reconciler:
         self._snapshot_path = self.state_dir / "snapshot.json" if state_dir is not None else None
         self.refresh_snapshot = refresh_snapshot
         self.workers = workers or estate.account.concurrency
+        self.read_workers = read_workers or estate.account.read_concurrency
         self.fingerprints = FingerprintStore(self.state_dir, base_url=client.base_url)
 
     @cached_property
@@ -97,7 +104,7 @@ class Reconciler:
         return desired_groups(self.estate, self.environment)
 
     def read(self) -> LiveEstate:
-        return read_estate(self.client, list(self.desired), workers=self.workers)
+        return read_estate(self.client, list(self.desired), workers=self.read_workers)
 
     def plan(self, *, prune: bool = False) -> Plan:
         """A plan from a fresh read of the live estate."""
@@ -133,9 +140,9 @@ class Reconciler:
             on_result=on_result,
         )
         try:
-            report = ApplyReport(result, self.plan(prune=prune))
+            report = ApplyReport(result, self.plan(prune=prune), plan=plan)
         except FivetranError as exc:
-            report = ApplyReport(result, None, str(exc))
+            report = ApplyReport(result, None, str(exc), plan=plan)
         if report.ok and not plan.is_empty and self.refresh_snapshot:
             write_snapshot_if_available(self.estate, self.client, path=self._snapshot_path)
         return report
