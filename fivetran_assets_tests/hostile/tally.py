@@ -36,8 +36,8 @@ class Tally:
         if is_traceback(text):
             self.tracebacks += 1
         good = 400 <= status < 500 and len(text) >= 12 and not is_traceback(text)
-        if good and names is not None:
-            good = names in text
+        if good:
+            good = all(name in text for name in ((names,) if isinstance(names, str) else names))
         if good:
             self.clear += 1
         else:
