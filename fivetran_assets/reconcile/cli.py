@@ -28,7 +28,7 @@ def _reconciler(config: str, *, workers: int | None = None) -> Any:
         estate = load_estate(config)
         return Reconciler(estate, client_for(estate), workers=workers)
     except EstateError as exc:
-        raise click.ClickException(f"invalid config:\n{exc}") from None
+        raise click.ClickException(str(exc)) from None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
 

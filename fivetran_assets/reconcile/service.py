@@ -26,7 +26,7 @@ from fivetran_assets.reconcile.diff import compute_plan
 from fivetran_assets.reconcile.executor import TaskResult
 from fivetran_assets.reconcile.fingerprints import FingerprintStore
 from fivetran_assets.reconcile.plan import Plan
-from fivetran_assets.reconcile.reader import LiveEstate, read_estate
+from fivetran_assets.reconcile.reader import AmbiguousIdentityError, LiveEstate, read_estate
 from fivetran_assets.snapshot.store import write_snapshot
 
 logger = logging.getLogger("fivetran_assets.reconcile")
@@ -59,6 +59,12 @@ class ApplyReport:
 
     def describe(self) -> str:
         counts = self.result.counts()
+        if self.verification is None:
+            failed = f" ({counts['failed']} failed)" if counts["failed"] else ""
+            return (
+                f"applied {counts['done']} changes{failed}; could not verify: "
+                f"{self.verify_error or 'the live estate could not be read'}; run plan"
+            )
         head = (
             f"Applied: {counts['done']} done, {counts['failed']} failed, "
             f"{counts['skipped']} skipped."
@@ -134,7 +140,7 @@ class Reconciler:
         )
         try:
             report = ApplyReport(result, self.plan(prune=prune))
-        except FivetranError as exc:
+        except (FivetranError, AmbiguousIdentityError) as exc:
             report = ApplyReport(result, None, str(exc))
         if report.ok and not plan.is_empty and self.refresh_snapshot:
             write_snapshot_if_available(self.estate, self.client, path=self._snapshot_path)
