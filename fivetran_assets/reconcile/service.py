@@ -77,7 +77,12 @@ class ApplyReport:
 
 
 class Reconciler:
-    """Plan and apply one estate against one Fivetran account."""
+    """Plan and apply one estate against one Fivetran account.
+
+    Reads (every call of a plan, and of apply's verification) run on `read_workers`
+    (`account.read_concurrency`), writes on `workers` (`account.concurrency`): reads are bound by
+    latency, writes by Fivetran's create caps and by what a half-done apply leaves behind.
+    """
 
     def __init__(
         self,
@@ -87,6 +92,7 @@ class Reconciler:
         environment: Environment | None = None,
         state_dir: Path | str | None = None,
         workers: int | None = None,
+        read_workers: int | None = None,
         refresh_snapshot: bool = True,
     ) -> None:
         self.estate = estate
@@ -96,6 +102,7 @@ class Reconciler:
         self._snapshot_path = self.state_dir / "snapshot.json" if state_dir is not None else None
         self.refresh_snapshot = refresh_snapshot
         self.workers = workers or estate.account.concurrency
+        self.read_workers = read_workers or estate.account.read_concurrency
         self.fingerprints = FingerprintStore(self.state_dir, base_url=client.base_url)
 
     @cached_property
@@ -103,7 +110,7 @@ class Reconciler:
         return desired_groups(self.estate, self.environment)
 
     def read(self) -> LiveEstate:
-        return read_estate(self.client, list(self.desired), workers=self.workers)
+        return read_estate(self.client, list(self.desired), workers=self.read_workers)
 
     def plan(self, *, prune: bool = False) -> Plan:
         """A plan from a fresh read of the live estate."""
