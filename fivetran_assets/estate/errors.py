@@ -84,6 +84,19 @@ class EstateError(Exception):
         super().__init__(f"invalid estate config ({count} {noun}):\n{body}")
 
 
+class MissingCredentialsError(EstateError):
+    """The variables the account section names for the API key and secret are not set.
+
+    Not a mistake in the config, so the message says only what to do: `set FIVETRAN_API_KEY and
+    FIVETRAN_API_SECRET (or account.api_key_env/api_secret_env)`, with the config's names.
+    """
+
+    def __init__(self, problems: Iterable[Problem], *, variables: Sequence[str]) -> None:
+        super().__init__(problems)
+        keys = [p.path.removeprefix("account.") for p in self.problems]
+        self.args = (f"set {' and '.join(variables)} (or account.{'/'.join(keys)})",)
+
+
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
     """Order problems as a reader meets them: by file, then line; unlocated ones last."""
 

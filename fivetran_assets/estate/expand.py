@@ -369,4 +369,5 @@ def build_group(
         tags={**ctx.dagster.tags, **(group.tags or {})},
         path=display_path(group_path, ctx.data),
         location=ctx.source.locate(group_path),
+        key_prefix=tuple(group.key_prefix),
     )

@@ -10,9 +10,10 @@ from fivetran_assets.cli import main
 from fivetran_assets_tests.reconcile.conftest import WEBHOOK_SECRET
 
 
-def _run(demo, *args: str):
+def _run(demo, *args: str, columns: int = 80):
     env = {
         **demo.env,
+        "COLUMNS": str(columns),
         "FIVETRAN_ASSETS_STATE_DIR": str(demo.state_dir),
         "FIVETRAN_TIME_SCALE": "60",
         "FIVETRAN_ASSETS_SNAPSHOT": str(demo.state_dir / "snapshot.json"),
@@ -30,9 +31,12 @@ def test_plan_apply_plan_exit_codes_and_masking(demo) -> None:
     # 6 listings + 4 schema reads, of the demo's default budget
     assert "Reading the live estate: ~10 calls, <1% of 20,000/h" in pending.stderr
 
-    table = _run(demo, "plan", "--config", config)
+    listed = _run(demo, "plan", "--config", config)
+    assert listed.exit_code == 2
+    assert "+ connection departments/sales  service=sqlite" in listed.output
+    table = _run(demo, "plan", "--config", config, columns=160)
     assert table.exit_code == 2
-    assert "connection" in table.output and "******" in table.output
+    assert "connection" in table.output and "config.database=****** (set)" in table.output
 
     applied = _run(demo, "apply", "--config", config, "--yes")
     assert applied.exit_code == 0, applied.output
