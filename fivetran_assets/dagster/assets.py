@@ -264,6 +264,7 @@ def transformation_multi_asset(
     carry the `fivetran_dbt_tests` check when the transformation tests. A run that failed still
     records what it built and what its tests said before the step fails. Subsettable only so
     that an unbuilt model or an unrun test can go without a result: Fivetran runs every step.
+    With only its checks selected it runs nothing (the tests run with the transformation).
     """
     view = ta.view
     transformation_id = ta.snapshot.id if ta.snapshot else None
@@ -290,6 +291,12 @@ def transformation_multi_asset(
                 f"transformation {view.group}/{view.name} is not in the snapshot: run "
                 "`fivetran-assets apply` or `fivetran-assets refresh`"
             )
+        if not context.selected_asset_keys:
+            context.log.info(
+                f"the dbt tests of {view.name} run with the transformation: materialize its "
+                "models to run them"
+            )
+            return
         failed: TransformationFailed | None = None
         try:
             outcome = run_transformation(

@@ -1,7 +1,8 @@
 """`fivetran-assets validate`: check the estate config without calling the API.
 
 Prints every problem (file:line:column, key path, message, offending value, what was expected)
-and exits 1; when the config is valid, prints a one-line summary and exits 0.
+and exits 1; when the config is valid, prints a one-line summary and the advice of
+`estate.advice` (valid, but will not do what it seems to), and exits 0.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ def validate(path: str) -> None:
     from rich.console import Console
     from rich.markup import escape
 
+    from fivetran_assets.estate.advice import advise
     from fivetran_assets.estate.errors import UNSET, show_value
     from fivetran_assets.estate.loader import check_estate
 
@@ -23,6 +25,10 @@ def validate(path: str) -> None:
     estate, problems = check_estate(path)
     if estate is not None and not problems:
         console.print(f"[green]✓[/green] {escape(path)} is valid: {escape(str(estate.summary()))}")
+        for advice in advise(estate):
+            where = f"{advice.location}  " if advice.location is not None else ""
+            console.print(f"[yellow]![/yellow] {escape(where)}[cyan]{escape(advice.path)}[/cyan]")
+            console.print(f"    {escape(advice.message)}")
         return
     for problem in problems:
         where = f"{problem.location}" if problem.location is not None else escape(path)

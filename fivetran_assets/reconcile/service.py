@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
+from fivetran_assets.estate.advice import advise
 from fivetran_assets.estate.errors import EstateError
 from fivetran_assets.estate.estate import Estate
 from fivetran_assets.estate.references import Environment
@@ -25,7 +26,7 @@ from fivetran_assets.reconcile.desired import GroupSpec, desired_groups
 from fivetran_assets.reconcile.diff import compute_plan
 from fivetran_assets.reconcile.executor import TaskResult
 from fivetran_assets.reconcile.fingerprints import FingerprintStore
-from fivetran_assets.reconcile.plan import Plan
+from fivetran_assets.reconcile.plan import Kind, Plan, PlanWarning
 from fivetran_assets.reconcile.reader import AmbiguousIdentityError, LiveEstate, read_estate
 from fivetran_assets.reconcile.render import apply_summary
 from fivetran_assets.snapshot.store import write_snapshot
@@ -109,14 +110,19 @@ class Reconciler:
         return read_estate(self.client, list(self.desired), workers=self.read_workers)
 
     def plan(self, *, prune: bool = False) -> Plan:
-        """A plan from a fresh read of the live estate."""
-        return compute_plan(
+        """A plan from a fresh read of the live estate, with the config's advice as warnings."""
+        plan = compute_plan(
             self.desired,
             self.read(),
             fingerprints=self.fingerprints,
             environment=self.environment,
             prune=prune,
         )
+        advice = tuple(
+            PlanWarning(Kind(a.kind), a.group, a.name, f"{a.path}: {a.message}")
+            for a in advise(self.estate)
+        )
+        return replace(plan, warnings=plan.warnings + advice) if advice else plan
 
     def apply(
         self,

@@ -60,7 +60,7 @@ def local_resources(base_url: str, warehouse: Path | None, **fivetran: Any) -> d
         "time_scale": 60.0,
         "poll_first_look_seconds": 3.0,
         "poll_max_interval_seconds": 6.0,
-        "sync_timeout_seconds": 1800.0,
+        "sync_timeout_seconds": 7200.0,  # 2 real minutes: dbt runs take real time
         "dashboard_base_url": "http://local/dashboard",
         **fivetran,
     }
@@ -74,6 +74,8 @@ def local_resources(base_url: str, warehouse: Path | None, **fivetran: Any) -> d
 
 def create_demo_estate(client: Any, estate: Any, sources: Path, warehouse: Path) -> tuple:
     """What `apply` would create for config/fivetran.yaml, made with plain client calls."""
+    from fivetran_assets.reconcile.desired import transformation_schedule
+
     group = client.create_group("departments")
     client.create_destination(
         group.id, "duckdb", time_zone_offset="0", config={"path": str(warehouse)}
@@ -102,15 +104,22 @@ def create_demo_estate(client: Any, estate: Any, sources: Path, warehouse: Path)
             "threads": 2,
         },
     )
-    transformation = client.create_transformation(
-        {
-            "project_id": project.id,
-            "name": "department_models",
-            "steps": [{"name": "run", "command": "dbt run"}],
-        },
-        {"schedule_type": "INTEGRATED", "connection_ids": list(ids.values())},
-        paused=True,
-    )
+    # The config's transformations, all paused here: Fivetran running some of them on its own
+    # clock (60x faster) would write the warehouse while the tests read it.
+    transformations = {}
+    for t in estate.transformations():
+        schedule = transformation_schedule(t)
+        schedule["connection_ids"] = [ids[name] for name in schedule.pop("connections", [])]
+        transformations[t.name] = client.create_transformation(
+            {
+                "project_id": project.id,
+                "name": t.name,
+                "steps": [{"name": s.name, "command": s.command} for s in t.steps],
+            },
+            schedule,
+            paused=True,
+        )
+    transformation = transformations["department_models"]
     return group.id, ids, transformation.id
 
 

@@ -39,6 +39,21 @@ def _run(demo: Demo, job: str, *, config: dict | None = None, **defs_kwargs: Any
     )
 
 
+def _transform(demo: Demo, name: str, *, config: dict | None = None, **defs_kwargs: Any) -> Any:
+    """Run one transformation's models (its asset group), not every transformation."""
+    defs = demo.definitions(**defs_kwargs)
+    job = dg.define_asset_job(
+        f"run_{name}", selection=dg.AssetSelection.groups(f"departments__{name}")
+    )
+    return (
+        dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
+        .resolve_job_def(job.name)
+        .execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(), run_config=config or {}, raise_on_error=False
+        )
+    )
+
+
 def test_snapshot_records_enabled_tables_and_columns(demo: Demo) -> None:
     from fivetran_assets.snapshot.store import read_snapshot
 
@@ -198,7 +213,9 @@ def test_transformation_failure_and_full_refresh(demo: Demo) -> None:
     }
     demo.client.update_transformation(tid, transformation_config=config)
     try:
-        result = _run(demo, "transform_all", failure_reason=lambda t: f"dbt: no source ({t})")
+        result = _transform(
+            demo, "department_models", failure_reason=lambda t: f"dbt: no source ({t})"
+        )
         assert not result.success
         description = _failure(result).description
         assert "ended FAILED" in description and f"dbt: no source ({tid})" in description
@@ -210,8 +227,8 @@ def test_transformation_failure_and_full_refresh(demo: Demo) -> None:
                 "steps": [{"name": s.name, "command": s.command} for s in original.steps],
             },
         )
-    op = "fivetran_transform__departments__department_models"
-    ok = _run(demo, "transform_all", config={"ops": {op: {"config": {"full_refresh": True}}}})
+    op = "fivetran_transform__departments__audit_trail"
+    ok = _transform(demo, "audit_trail", config={"ops": {op: {"config": {"full_refresh": True}}}})
     assert ok.success
     mats = _materialized(ok)
     audit = mats[dg.AssetKey(["audit_events"])]

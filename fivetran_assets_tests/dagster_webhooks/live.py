@@ -29,6 +29,8 @@ WEBHOOK_EVENTS = (
     "transformation_run_start",
     "transformation_run_succeeded",
     "transformation_run_failed",
+    "dbt_run_succeeded",
+    "dbt_run_failed",
 )
 
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -147,6 +148,28 @@ def test_dagster_run_sync_waits_on_the_event_log(live: Live) -> None:
     assert elapsed < 8  # a polling waiter told to look after 600 Fivetran s would take 10 s
 
 
+def _event_log_defs(live: Live) -> dg.Definitions:
+    """The estate's definitions waiting on the receiver's log, no warehouse reads or checks."""
+    from fivetran_assets.dagster.build import build_fivetran_definitions
+
+    return build_fivetran_definitions(
+        live.view,
+        live.snapshot,
+        resources=live.resources(warehouse=False),
+        event_log=live.receiver.log.url,
+        checks=False,
+    )
+
+
+def _integrated_models(graph: Any) -> set[dg.AssetKey]:
+    """The models of the demo's integrated transformation, the one Dagster schedules."""
+    return {
+        k
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).group_name == "departments__department_models"
+    }
+
+
 def test_webhook_definitions_merge_with_the_fivetran_definitions(live: Live) -> None:
     from fivetran_assets.dagster.build import build_fivetran_definitions
     from fivetran_assets.dagster.webhook_sensor import build_webhook_definitions
@@ -162,8 +185,7 @@ def test_webhook_definitions_merge_with_the_fivetran_definitions(live: Live) -> 
     sensor = merged.resolve_sensor_def("fivetran_webhook_sensor")
     graph = merged.resolve_asset_graph()
     targets = sensor.asset_selection.resolve(graph)
-    models = {k for k in graph.get_all_asset_keys() if len(k.path) == 1}
-    assert targets == models and models
+    assert targets == _integrated_models(graph) and targets
 
 
 def test_an_event_log_brings_the_webhook_sensor_running_and_one_trigger_per_model(
@@ -184,7 +206,7 @@ def test_an_event_log_brings_the_webhook_sensor_running_and_one_trigger_per_mode
     assert with_log.resolve_sensor_def("fivetran_sync_polling_sensor").default_status is stopped
     automation = with_log.resolve_sensor_def(AUTOMATION_SENSOR)
     graph = with_log.resolve_asset_graph()
-    models = {k for k in graph.get_all_asset_keys() if len(k.path) == 1}
+    models = _integrated_models(graph)
     assert automation.default_status is running
     assert automation.asset_selection.resolve(graph) == models and models
 
@@ -228,6 +250,7 @@ def test_dagster_run_transformation_waits_on_the_event_log(live: Live) -> None:
     """GET, POST .../run, GET: the run is seen when its webhook lands, not at the next poll
     (a polling waiter told to look first after 3600 Fivetran s would look a minute later)."""
     from fivetran_assets.dagster.build import build_fivetran_definitions
+    from fivetran_assets.dagster.webhook_waiter import event_log_waiter_factory
 
     _settled(live)
     defs = build_fivetran_definitions(
@@ -237,13 +260,18 @@ def test_dagster_run_transformation_waits_on_the_event_log(live: Live) -> None:
             warehouse=False, poll_first_look_seconds=3600.0, poll_max_interval_seconds=3600.0
         ),
         event_log=live.receiver.log.url,
+        # no fallback look either while dbt runs (two steps take a while on a busy machine)
+        transformation_waiter_factory=event_log_waiter_factory(
+            live.receiver.log.url, fallback_interval=3600.0
+        ),
         checks=False,
     )
     tid = live.transformation_id
     _, start = _api_calls(live, 0, "")
-    result = defs.resolve_job_def("transform_all").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral()
-    )
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection=_integrated_models(defs.resolve_asset_graph())
+    )  # that transformation alone: the others would hold the warehouse lock meanwhile
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
     finished = datetime.now(UTC)
     assert result.success
     calls, _ = _api_calls(live, start, f"/transformations/{tid}")
@@ -255,14 +283,33 @@ def test_dagster_run_transformation_waits_on_the_event_log(live: Live) -> None:
         if e.event.transformation_id == tid
     ]
     assert ended and (finished - ended[-1].received_at).total_seconds() < 3
+    # What the run's dbt_run_succeeded said, on each model and its tests' check
+    mats = {
+        e.materialization.asset_key: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    stg = mats[dg.AssetKey(["stg_employees"])]
+    assert stg["fivetran/built_in_run"].value is True
+    assert stg["fivetran/dbt_status"].value == "success"
+    assert stg["fivetran/run_id"].value == ended[-1].event.transformation_run_id
+    assert stg["fivetran/run_duration_seconds"].value > 0
+    checks = {
+        e.asset_check_evaluation_data.asset_key: e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    headcount = checks[dg.AssetKey(["headcount_by_department"])]
+    assert headcount.check_name == "fivetran_dbt_tests" and headcount.passed
+    assert headcount.metadata["passed_tests"].value == [
+        "not_null_headcount_by_department_department",
+        "unique_headcount_by_department_department",
+    ]
 
 
 def test_a_failed_sync_says_why_with_the_event_log(live: Live) -> None:
     """The `Failure` carries the reason (the `sync_end` event's, which the connection's task
     repeats: said once) and the dashboard URL, in its message and its metadata."""
     import requests
-
-    from fivetran_assets.dagster.build import build_fivetran_definitions
 
     _settled(live)
     cid = live.connection_ids["finance"]  # the sync lasts 60 Fivetran s: not over at the 1st look
@@ -273,13 +320,7 @@ def test_a_failed_sync_says_why_with_the_event_log(live: Live) -> None:
         auth=live.server.auth,
         timeout=5,
     ).raise_for_status()
-    defs = build_fivetran_definitions(
-        live.view,
-        live.snapshot,
-        resources=live.resources(warehouse=False),
-        event_log=live.receiver.log.url,
-        checks=False,
-    )
+    defs = _event_log_defs(live)
     key = dg.AssetKey(["finance_main", "tickets"])
     job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={key})
     result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
@@ -293,3 +334,51 @@ def test_a_failed_sync_says_why_with_the_event_log(live: Live) -> None:
     ends = live.receiver.log.read_after(0, events=[EventName.SYNC_END], connection_ids=[cid])
     assert ends[-1].event.reason == reason
     assert failure.metadata["sync_id"].value == ends[-1].event.sync_id
+
+
+def test_a_failed_dbt_run_records_what_it_built_then_fails(live: Live, tmp_path: Path) -> None:
+    """One model of the run fails in dbt: the others are materialized (built), the failed one
+    observed with dbt's message, and the step fails with the reason, all from the events."""
+    import shutil
+
+    from fivetran_assets_tests.dagster.conftest import ROOT
+
+    _settled(live)
+    broken = tmp_path / "dbt"
+    shutil.copytree(ROOT / "config" / "dbt", broken, ignore=shutil.ignore_patterns("target"))
+    sql = broken / "models" / "marts" / "headcount_by_department.sql"
+    sql.write_text("select department, count(*) from no_such_table group by 1\n")
+    (project,) = live.client.list_transformation_projects()
+    original = project.project_config.git_remote_url
+    live.client.update_transformation_project(
+        project.id, project_config={"git_remote_url": str(broken)}
+    )
+    try:
+        defs = _event_log_defs(live)
+        job = defs.resolve_implicit_global_asset_job_def().get_subset(
+            asset_selection=_integrated_models(defs.resolve_asset_graph())
+        )
+        result = job.execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+        )
+    finally:
+        live.client.update_transformation_project(
+            project.id, project_config={"git_remote_url": original}
+        )
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
+    assert (
+        "ended FAILED" in failure.description and "headcount_by_department" in failure.description
+    )
+    built = {e.materialization.asset_key for e in result.get_asset_materialization_events()}
+    assert built == {
+        dg.AssetKey([m]) for m in ("stg_employees", "stg_expenses", "spend_by_department")
+    }
+    (observed,) = [
+        e.event_specific_data.asset_observation
+        for e in result.all_events
+        if e.event_type_value == "ASSET_OBSERVATION"
+    ]
+    assert observed.asset_key == dg.AssetKey(["headcount_by_department"])
+    assert observed.metadata["fivetran/built_in_run"].value is False
+    assert "no_such_table" in observed.metadata["fivetran/dbt_message"].value

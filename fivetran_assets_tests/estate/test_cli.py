@@ -15,7 +15,7 @@ BROKEN = Path(__file__).parent / "broken"
 def test_valid_config_prints_a_summary_and_exits_0() -> None:
     result = CliRunner().invoke(main, ["validate", str(ROOT / "config")])
     assert result.exit_code == 0, result.output
-    assert "1 group, 4 connections, 8 tables declared, 1 transformation" in result.output
+    assert "1 group, 4 connections, 8 tables declared, 3 transformations" in result.output
     assert len(result.output.strip().splitlines()) == 1
 
 

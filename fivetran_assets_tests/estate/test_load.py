@@ -60,14 +60,23 @@ def test_demo_config_loads_with_the_names_others_rely_on() -> None:
     project = group.transformation_project
     assert project is not None and project.git_remote_url == "./config/dbt"
     assert (project.default_schema, project.threads) == ("analytics", 4)
-    (transformation,) = estate.transformations()
+    transformation, partial, independent = estate.transformations()
     assert transformation.name == "department_models"
     assert transformation.mode is TransformationMode.INTEGRATED
     assert transformation.connections == tuple(DEPARTMENTS)
     assert transformation.scheduled_by is ScheduledBy.DAGSTER
     assert [s.name for s in transformation.steps] == ["run", "test"]
+    assert (partial.mode, partial.connections) == (
+        TransformationMode.PARTIALLY_INTEGRATED,
+        ("sales", "engineering"),
+    )
+    assert (partial.schedule.interval, partial.scheduled_by) == (60, ScheduledBy.FIVETRAN)
+    assert (independent.mode, independent.schedule.cron) == (
+        TransformationMode.INDEPENDENT,
+        "*/15 * * * *",
+    )
     assert estate.project_path(project.git_remote_url) == ROOT / "config" / "dbt"
-    assert str(estate.summary()) == ("1 group, 4 connections, 8 tables declared, 1 transformation")
+    assert str(estate.summary()) == "1 group, 4 connections, 8 tables declared, 3 transformations"
 
 
 def test_production_example_loads() -> None:

@@ -38,9 +38,9 @@ def test_empty_estate_to_demo_config_then_plan_is_empty(demo) -> None:
         [
             "sync_start",
             "sync_end",
-            "transformation_run_start",
-            "transformation_run_succeeded",
-            "transformation_run_failed",
+            "dbt_run_start",
+            "dbt_run_succeeded",
+            "dbt_run_failed",
             "edit_connector",
         ]
     )
@@ -58,13 +58,24 @@ def test_empty_estate_to_demo_config_then_plan_is_empty(demo) -> None:
         assert tables["employees"].columns["ssn"].enabled is False
         assert tables["expenses"].enabled is True
     (project,) = [p for p in client.list_transformation_projects() if p.group_id == group.id]
-    (transformation,) = list(client.list_transformations(project_id=project.id))
-    assert transformation.name == "department_models"
-    assert transformation.schedule.schedule_type.value == "INTEGRATED"
-    assert sorted(transformation.schedule.connection_ids) == sorted(
-        c.id for c in connections.values()
+    live = {t.name: t for t in client.list_transformations(project_id=project.id)}
+    assert sorted(live) == ["audit_trail", "department_models", "ticket_queue"]
+    integrated, partial, independent = (
+        live[n].schedule for n in ("department_models", "ticket_queue", "audit_trail")
     )
-    assert transformation.paused is True  # scheduled_by: dagster
+    assert integrated.schedule_type.value == "INTEGRATED"
+    assert sorted(integrated.connection_ids) == sorted(c.id for c in connections.values())
+    assert live["department_models"].paused is True  # scheduled_by: dagster
+    assert (partial.schedule_type.value, partial.interval, partial.smart_syncing) == (
+        "INTERVAL",
+        60,
+        True,
+    )
+    assert sorted(partial.connection_ids) == sorted(
+        connections[n].id for n in ("engineering", "sales")
+    )
+    assert (independent.schedule_type.value, independent.cron) == ("CRON", ("*/15 * * * *",))
+    assert not live["ticket_queue"].paused and not live["audit_trail"].paused  # Fivetran's
 
     demo.clear_requests()
     again = demo.reconciler()

@@ -26,7 +26,7 @@ def test_plan_apply_plan_exit_codes_and_masking(demo) -> None:
     pending = _run(demo, "plan", "--config", config, "--json")
     assert pending.exit_code == 2, pending.output
     data = json.loads(pending.stdout)  # the calls line goes to stderr, so JSON stays clean
-    assert data["summary"]["create"] == 9
+    assert data["summary"]["create"] == 11
     assert WEBHOOK_SECRET not in pending.output
     # 6 listings + 4 schema reads, of the demo's default budget
     assert "Reading the live estate: ~10 calls, <1% of 20,000/h" in pending.stderr
@@ -58,6 +58,7 @@ def test_apply_refuses_mass_deletes_without_the_flag(demo) -> None:
     def keep_only_sales(d: dict) -> None:
         group = d["groups"][0]
         group["connections"][0]["for_each"] = [{"name": "sales"}]
+        group["transformations"] = group["transformations"][:1]
         group["transformations"][0]["schedule"]["connections"] = ["sales"]
 
     demo.edit(keep_only_sales)
@@ -96,7 +97,7 @@ def test_apply_that_cannot_verify_says_so_and_exits_1(demo) -> None:
     )
     applied = _run(demo, "apply", "--config", str(demo.path), "--yes")
     assert applied.exit_code == 1, applied.output
-    assert "applied 13 changes; could not verify: " in applied.output
+    assert "applied 15 changes; could not verify: " in applied.output
     assert "; run plan" in applied.output
     assert "Traceback" not in applied.output and "AttributeError" not in applied.output
     demo.clear_faults()

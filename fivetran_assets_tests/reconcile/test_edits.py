@@ -74,6 +74,10 @@ def test_each_edit_shows_exactly_its_change_and_applies_it(demo) -> None:
     plan = demo.reconciler().plan()
     ((action, kind, _, fields),) = _summary(plan)
     assert (action, kind, fields) == ("update", "webhook", ("events",))
+    advised = {(w.kind, w.name) for w in plan.warnings if "Dagster polls" in w.message}
+    assert advised == {
+        (Kind.TRANSFORMATION, n) for n in ("audit_trail", "department_models", "ticket_queue")
+    }, "a plan says when no event would announce a transformation's end"
     _apply(demo, plan)
 
     demo.env["FIVETRAN_WEBHOOK_SECRET"] = "whsec_rotated_0002"

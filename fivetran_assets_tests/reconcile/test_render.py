@@ -37,12 +37,12 @@ def test_below_100_columns_the_plan_is_a_list_of_whole_names(demo) -> None:
 
     assert all(len(line) <= 80 for line in lines), lines
     creates = [line for line in lines if line.startswith("+ ")]
-    assert len(creates) == 9, lines  # one line per resource
+    assert len(creates) == 11, lines  # one line per resource
     assert "+ connection departments/engineering  service=sqlite " in "\n".join(lines)
     for name in NAMES:
         assert any(name in line for line in creates), name
     assert not any("…" in line for line in lines)
-    assert lines[-1] == "9 to create, 0 to update, 0 to replace, 0 to delete."
+    assert lines[-1] == "11 to create, 0 to update, 0 to replace, 0 to delete."
 
 
 def test_from_100_columns_the_plan_is_one_table_with_whole_names(demo) -> None:
@@ -137,7 +137,7 @@ def test_apply_prints_what_it_did_in_resources_and_steps(demo) -> None:
     )
     assert result.exit_code == 0, result.output
     assert (
-        "9 resources created in 13 steps (a connection is created paused, its schema set, "
+        "11 resources created in 15 steps (a connection is created paused, its schema set, "
         "then unpaused). Verified: a fresh plan is empty"
     ) in " ".join(result.output.split())
     again = CliRunner().invoke(
