@@ -14,6 +14,15 @@ AMBIENT = ("FIVETRAN_", "DAGSTER_")
 """Variables the project reads: no ambient value may change a test's result."""
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--campaign",
+        choices=("test", "bench"),
+        default="test",
+        help="size of the fuzz and fault campaigns: test (make test, bounded) or bench (longer)",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Tests build their own environment: drop every FIVETRAN_*/DAGSTER_* variable the shell
     exported (a busy port, a real account, a DAGSTER_HOME) before anything is imported or
