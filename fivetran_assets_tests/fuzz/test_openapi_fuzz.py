@@ -132,6 +132,7 @@ def _fuzz(operation: Any, mode: GenerationMode, fixed: dict[str, str], run: dict
         call()
 
 
+@pytest.mark.timeout(1800)  # the bench campaign; make test's takes under a minute
 def test_fuzz_the_local_fivetran_against_the_definition(
     server: EmulatorServer, tmp_path: Path, request: pytest.FixtureRequest, capsys
 ) -> None:
