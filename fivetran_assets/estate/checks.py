@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from fivetran_assets.estate.errors import Problem
 from fivetran_assets.estate.references import has_reference, looks_secret, references
@@ -46,6 +47,15 @@ def check_document(data: dict[str, Any], source: SourceMap) -> list[Problem]:
             except ValueError as exc:
                 problems.append(Problem(str(exc), path=where, location=location, value=value))
                 continue
+        if path == ("account", "rate_state") and _inline_password(probe):
+            problems.append(
+                Problem(
+                    "the database URL holds a password in plain text; the value is not shown here",
+                    path=where,
+                    location=location,
+                    expected="the password as a reference: postgresql://user:${env:NAME}@host/db",
+                )
+            )
         key = path[-1] if path else None
         if (
             isinstance(key, str)
@@ -64,6 +74,18 @@ def check_document(data: dict[str, Any], source: SourceMap) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _inline_password(url: str) -> bool:
+    """Whether a URL carries a literal password (in its user info or a `password=` query)."""
+    parts = urlsplit(url)
+    try:
+        password = parts.password
+    except ValueError:
+        return False
+    literal = [password] if password else []
+    literal += [v for k, v in parse_qsl(parts.query) if k == "password"]
+    return any(value and not has_reference(value) for value in literal)
 
 
 def cron_problem(expression: str) -> str | None:

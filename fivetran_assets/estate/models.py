@@ -71,6 +71,12 @@ class Account(Strict):
     concurrency: int = Field(8, ge=1, le=64, description="Parallel workers for plan and apply.")
     connect_timeout: float = Field(10.0, gt=0, description="Seconds.")
     read_timeout: float = Field(60.0, gt=0, description="Seconds.")
+    rate_state: str | None = Field(
+        None,
+        description="Database every process shares for the rate budget, the apply lock and "
+        "secret fingerprints: postgresql://user:${env:PG_PASSWORD}@host:5432/db in a deployment. "
+        "Unset: $FIVETRAN_ASSETS_RATE_STATE, else state.sqlite in the state folder.",
+    )
 
 
 class DagsterSettings(Strict):
