@@ -6,15 +6,20 @@ process with Fivetran's documented limits (20,000 requests/hour, 20 connection c
 100/hour, setup-test and source-call limits), time-scaled, and 50 ms added to every API call.
 
 Reported:
-- apply from empty: makespan, API calls, and its ratio to the floor set by the binding limit
-  (connection creates per rolling minute/hour, requests per hour, or minimum calls x latency /
-  workers); beside it, a sequential create-one-at-a-time loop in the style of the seed's scripts
-  (new HTTP connection per call, honouring Retry-After so it can finish) on a fresh server in the
-  same run: on every group for `tiny`, on a sample of groups for `full` (extrapolated per
-  connection, never below the create-cap floor; the sample size is printed);
+- apply from empty (600x): makespan, API calls, 429s seen, and its ratio to the floor set by
+  the binding limit (connection creates per rolling minute/hour, requests per hour, or minimum
+  calls x latency / workers);
+- beside a sequential create-one-at-a-time loop in the style of the seed's scripts (new HTTP
+  connection per call, honouring Retry-After so it can finish), both from empty on fresh servers
+  at a time scale where the create cap binds both (6x at full size: a create every 3 Fivetran
+  seconds is 0.5 s, longer than the loop's calls for one connection; at 600x the loop would be
+  bound by latency instead, and the comparison would flatter us);
 - plan of the converged estate: API calls against the minimum (one call per listing page plus
-  one schema read per connection) and wall time;
+  one schema read per connection), and wall time against the latency floor (minimum calls x
+  latency / `read_concurrency` workers);
 - peak RSS of this process (client side) and of the local Fivetran.
+
+The 10,000-connection plan is `bench.plan_scale`.
 
     .venv/bin/python -m bench.provision --size tiny [--json PATH]  # 10 x 5, seconds
     .venv/bin/python -m bench.provision --size full [--json PATH]  # 200 x 5 = 1,000, minutes
@@ -23,10 +28,7 @@ Reported:
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,118 +38,36 @@ from pathlib import Path
 import requests
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.harness import Figure, at_most, finish, parser, self_peak_rss_mb
+from bench.local_estate import (
+    KEY,
+    PER_GROUP,
+    SECRET,
+    Server,
+    bench_env,
+    minimum_plan_calls,
+    plan_floor,
+    rate_limited,
+    reconciler,
+    write_estate,
+)
+from fivetran_assets.emulator.dataplane.seed import seed_demo
+from fivetran_assets.reconcile.applier import apply_plan
 
-from bench.harness import Figure, at_most, finish, parser, self_peak_rss_mb  # noqa: E402
-from fivetran_assets.emulator.dataplane.seed import department_names, seed_demo  # noqa: E402
-from fivetran_assets.estate import load_estate  # noqa: E402
-from fivetran_assets.fivetran.client import FivetranClient  # noqa: E402
-from fivetran_assets.fivetran.ratelimit import RateBudget  # noqa: E402
-from fivetran_assets.reconcile.applier import apply_plan  # noqa: E402
-from fivetran_assets.reconcile.service import Reconciler  # noqa: E402
-
-KEY, SECRET = "bench_key", "bench_secret"
-PER_GROUP = 5
 CREATES_PER_MINUTE, CREATES_PER_HOUR, REQUESTS_PER_HOUR = 20, 100, 20_000
 CALLS_PER_GROUP = 2  # create group, create destination (its setup tests run within the create)
 CALLS_PER_CONNECTION = 4  # create (setup tests within), schema reload, schema patch, unpause
-MARGIN_SECONDS = 0.1  # above the added latency, so the server never sees a window overrun
 
 
 @dataclass(frozen=True)
 class Size:
     groups: int
-    baseline_groups: int
+    seed_groups: int  # the seed-style comparison: both from empty, at seed_time_scale
     time_scale: float
+    seed_time_scale: float
 
 
-SIZES = {"tiny": Size(10, 3, 600.0), "full": Size(200, 20, 600.0)}
-
-SELECTION = {
-    "schema_change_handling": "ALLOW_COLUMNS",
-    "tables": {
-        "employees": {"columns": {"email": {"hashed": True}, "ssn": {"enabled": False}}},
-        "payroll": {"enabled": False},
-    },
-}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """`fivetran-assets emulator serve` in its own process, with latency injected on /v1."""
-
-    def __init__(self, state: Path, time_scale: float, latency: float) -> None:
-        self.port = _free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        command = [
-            str(Path(sys.executable).with_name("fivetran-assets")), "emulator", "serve",
-            "--port", str(self.port), "--state", str(state), "--api-key", KEY,
-            "--api-secret", SECRET, "--time-scale", str(time_scale),
-        ]  # fmt: skip
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(self.base_url + "/_local/faults", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError("the local Fivetran did not start") from None
-                time.sleep(0.1)
-        rule = {"kind": "delay", "path": "/v1/*", "seconds": latency, "count": -1}
-        requests.post(self.base_url + "/_local/faults", json=rule, timeout=5).raise_for_status()
-
-    def requests_since(self, index: int = 0) -> tuple[list[dict], int]:
-        answer = requests.get(self.base_url + f"/_local/requests?since={index}", timeout=30).json()
-        return answer["items"], answer["next_index"]
-
-    def peak_rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
-def write_estate(path: Path, groups: int, base_url: str) -> None:
-    names = department_names(PER_GROUP)
-    data = {
-        "account": {
-            "base_url": base_url,
-            "api_key_env": "BENCH_KEY",
-            "api_secret_env": "BENCH_SECRET",
-        },
-        "selections": {"department_default": SELECTION},
-        "groups": [
-            {
-                "name": f"bench_{g:03d}",
-                "destination": {
-                    "service": "duckdb",
-                    "config": {"path": f"${{env:BENCH_DIR}}/warehouse/bench_{g:03d}.duckdb"},
-                },
-                "connections": [
-                    {
-                        "service": "sqlite",
-                        "config": {"database": "${env:BENCH_DIR}/sources/{name}.sqlite"},
-                        "scheduled_by": "dagster",
-                        "schema": {"use": "department_default"},
-                        "for_each": [{"name": n} for n in names],
-                    }
-                ],
-            }
-            for g in range(groups)
-        ],
-    }
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+SIZES = {"tiny": Size(10, 5, 600.0, 30.0), "full": Size(200, 12, 600.0, 6.0)}
 
 
 def create_floor_seconds(creates: int, scale: float) -> float:
@@ -241,140 +161,139 @@ def main() -> None:
     bench_started = time.perf_counter()
     cli = parser(__doc__, sizes=sorted(SIZES))
     cli.add_argument("--latency", type=float, default=0.05, help="Seconds added to every API call.")
-    cli.add_argument("--workers", type=int, default=8)
+    cli.add_argument("--workers", type=int, default=8, help="Apply's write workers.")
+    cli.add_argument("--read-workers", type=int, default=32, help="A plan's read workers.")
     cli.add_argument(
         "--time-scale", type=float, default=None, help="Fivetran seconds per real second."
     )
     args = cli.parse_args()
     size = SIZES[args.size]
     scale = args.time_scale or size.time_scale
-    connections = size.groups * PER_GROUP
     work = Path(tempfile.mkdtemp(prefix="bench-provision-"))
     try:
-        _run(args, size, scale, connections, work, bench_started)
+        _run(args, size, scale, work, bench_started)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class Applied:
+    seconds: float
+    calls: int
+    rate_limited: int
+    mean_ms: float
+    verified: bool
+
+
+def apply_from_empty(
+    args: argparse.Namespace, estate_path: Path, server: Server, work: Path, scale: float
+) -> tuple[Applied, object]:
+    """Plan and apply the estate on an empty server; time the apply, then verify with a plan."""
+    rec = reconciler(estate_path, server, work, time_scale=scale, workers=args.workers,
+                     read_workers=args.read_workers, state=f"state-{server.port}")  # fmt: skip
+    plan = rec.plan()
+    _, index = server.requests_since()
+    started = time.perf_counter()
+    result = apply_plan(plan, rec.client, environment=rec.environment,
+                        fingerprints=rec.fingerprints, workers=args.workers)  # fmt: skip
+    seconds = time.perf_counter() - started
+    log, _ = server.requests_since(index)
+    if not result.ok:
+        print("apply failed:", *result.failures()[:10], sep="\n  ")
+        sys.exit(1)
+    verified = rec.plan().is_empty
+    mean_ms = sum(e["duration_ms"] for e in log) / len(log)
+    return Applied(seconds, len(log), rate_limited(log), mean_ms, verified), rec
+
+
 def _run(
-    args: argparse.Namespace,
-    size: Size,
-    scale: float,
-    connections: int,
-    work: Path,
-    bench_started: float,
+    args: argparse.Namespace, size: Size, scale: float, work: Path, bench_started: float
 ) -> None:
+    connections = size.groups * PER_GROUP
     seed_demo(work / "sources", departments=PER_GROUP, rows=5)
     (work / "warehouse").mkdir()
-    env = {"BENCH_KEY": KEY, "BENCH_SECRET": SECRET, "BENCH_DIR": str(work)}
+    env = bench_env(work)
     print(
         f"estate: {size.groups} groups x {PER_GROUP} = {connections} connections; "
-        f"time scale {scale:g}x; +{args.latency * 1000:.0f} ms per call; {args.workers} workers"
+        f"time scale {scale:g}x; +{args.latency * 1000:.0f} ms per call; "
+        f"{args.workers} write workers, {args.read_workers} read workers"
     )
-
-    server = Server(work / "emulator", scale, args.latency)
-    try:
-        estate_path = work / "estate.yaml"
+    estate_path = work / "estate.yaml"
+    with Server(work / "emulator", scale, args.latency) as server:
         write_estate(estate_path, size.groups, server.base_url)
-        estate = load_estate(estate_path, root=ROOT)
-        # The limiter's safety margin (1 s by default, for real hours) must shrink with the
-        # time scale: 1 s at 600x would be ten Fivetran minutes added to every window.
-        budget = RateBudget(time_scale=scale, margin_seconds=MARGIN_SECONDS)
-        client = FivetranClient(KEY, SECRET, base_url=server.base_url, rate_budget=budget)
-        reconciler = Reconciler(
-            estate, client, environment=estate.environment(env), state_dir=work / "state",
-            workers=args.workers, refresh_snapshot=False,
-        )  # fmt: skip
-        plan = reconciler.plan()
-        _, index = server.requests_since()
-        started = time.perf_counter()
-        result = apply_plan(
-            plan, client, environment=reconciler.environment,
-            fingerprints=reconciler.fingerprints, workers=args.workers,
-        )  # fmt: skip
-        makespan = time.perf_counter() - started
-        log, index = server.requests_since(index)
-        if not result.ok:
-            print("apply failed:", *result.failures()[:10], sep="\n  ")
-            sys.exit(1)
-        started = time.perf_counter()
-        verification = reconciler.plan()
-        verify_seconds = time.perf_counter() - started
-        _, index = server.requests_since(index)
-        mean_ms = sum(e["duration_ms"] for e in log) / len(log)
-        apply_calls = len(log)
+        applied, rec = apply_from_empty(args, estate_path, server, work, scale)
         limits = floors(size.groups, scale, args.latency, args.workers)
         binding = max(limits, key=limits.get)
         floor = limits[binding]
-        print(
-            f"\napply from empty: {makespan:.1f} s, {len(log)} calls (mean {mean_ms:.0f} ms each)"
-        )
-        print(
-            f"  verification (a fresh plan): {verify_seconds:.1f} s, empty: {verification.is_empty}"
-        )
+        print(f"\napply from empty: {applied.seconds:.1f} s, {applied.calls} calls "
+              f"(mean {applied.mean_ms:.0f} ms each, {applied.rate_limited} answered 429); "
+              f"verified: {applied.verified}")  # fmt: skip
         for name, value in limits.items():
             print(f"  floor by {name}: {value:.1f} s{'  <- binding' if name == binding else ''}")
-        print(f"  ratio to the floor: {makespan / floor:.2f}x (target <= 1.2x)")
+        print(f"  ratio to the floor: {applied.seconds / floor:.2f}x (target <= 1.2x)")
 
+        _, index = server.requests_since()
         started = time.perf_counter()
-        converged = reconciler.plan()
+        converged = rec.plan()
         plan_seconds = time.perf_counter() - started
-        log, index = server.requests_since(index)
-        pages = 6 * max(1, math.ceil(connections / 1000))
-        minimum = connections + pages
+        log, _ = server.requests_since(index)
+        minimum = minimum_plan_calls(connections, size.groups)
+        latency_floor = plan_floor(minimum, args.latency, args.read_workers)
         plan_calls = len(log)
-        print(
-            f"\nplan of the converged estate: {plan_calls} calls in {plan_seconds:.1f} s; "
-            f"empty: {converged.is_empty}"
-        )
-        print(f"  minimum: {pages} listing pages + {connections} schema reads = {minimum}; "
-              f"ratio {len(log) / minimum:.3f}x (target <= 1.1x)")  # fmt: skip
+        print(f"\nplan of the converged estate: {plan_calls} calls in {plan_seconds:.2f} s; "
+              f"empty: {converged.is_empty}")  # fmt: skip
+        print(f"  minimum {minimum} calls: ratio {plan_calls / minimum:.3f}x (target <= 1.1x)")
+        ratio = plan_seconds / latency_floor
+        print(f"  latency floor {latency_floor:.2f} s ({minimum} x {args.latency * 1000:.0f} ms "
+              f"/ {args.read_workers}): ratio {ratio:.2f}x (target <= 1.3x)")  # fmt: skip
         server_rss = server.peak_rss_mb()
-    finally:
-        server.stop()
 
-    baseline_server = Server(work / "emulator-baseline", scale, args.latency)
-    try:
-        sample = min(size.baseline_groups, size.groups)
-        seconds, calls = seed_style_loop(baseline_server, estate_path, sample, env)
-    finally:
-        baseline_server.stop()
-    sampled = sample * PER_GROUP
-    if sample == size.groups:
-        baseline, how = seconds, "measured on the whole estate"
-    else:
-        per_connection = seconds / sampled
-        baseline = max(
-            per_connection * connections,
-            floors(size.groups, scale, args.latency, 1)["connection creates"],
-        )
-        how = f"extrapolated from {sampled} connections measured ({seconds:.1f} s, {calls} calls)"
-    print(f"\nsequential seed-style loop: {baseline:.1f} s ({how})")
-    print(f"  reconciler speed-up over it: {baseline / makespan:.1f}x")
+    seed_scale = size.seed_time_scale
+    seed_groups = min(size.seed_groups, size.groups)
+    seed_connections = seed_groups * PER_GROUP
+    seed_estate = work / "seed-estate.yaml"
+    with Server(work / "emulator-ours-seed-scale", seed_scale, args.latency) as server:
+        write_estate(seed_estate, seed_groups, server.base_url)
+        ours_at_seed_scale, _ = apply_from_empty(args, seed_estate, server, work, seed_scale)
+    with Server(work / "emulator-seed", seed_scale, args.latency) as server:
+        seed_seconds, seed_calls = seed_style_loop(server, seed_estate, seed_groups, env)
+    cap_floor = floors(seed_groups, seed_scale, args.latency, 1)["connection creates"]
+    print(f"\nat {seed_scale:g}x, {seed_connections} connections from empty (create-cap floor "
+          f"{cap_floor:.1f} s): ours {ours_at_seed_scale.seconds:.1f} s, sequential seed-style "
+          f"loop {seed_seconds:.1f} s ({seed_calls} calls)")  # fmt: skip
     client_rss = self_peak_rss_mb()
     print(f"\npeak RSS: this process {client_rss:.0f} MB, local Fivetran {server_rss:.0f} MB")
     figures = [
-        Figure("apply_vs_floor", f"apply from empty, {connections:,} connections", makespan,
+        Figure("apply_vs_floor", f"apply from empty, {connections:,} connections", applied.seconds,
                "s", at_most(1.2, ratio=True), baseline=floor,
                baseline_name=f"floor by {binding}", peak_rss_mb=client_rss,
-               note=f"{apply_calls} calls, mean {mean_ms:.0f} ms; re-plan empty: "
-                    f"{verification.is_empty}"),
-        Figure("apply_vs_seed_loop", "apply from empty beside the seed-style loop", makespan,
-               "s", baseline=baseline, baseline_name="sequential seed-style loop",
-               peak_rss_mb=client_rss, note=how),
+               note=f"{applied.calls} calls, mean {applied.mean_ms:.0f} ms, "
+                    f"{applied.rate_limited} answered 429; re-plan empty: {applied.verified}"),
+        Figure("apply_vs_seed_loop",
+               f"apply from empty beside the seed-style loop ({seed_connections} connections at "
+               f"{seed_scale:g}x)",
+               ours_at_seed_scale.seconds, "s", baseline=seed_seconds,
+               baseline_name="sequential seed-style loop", peak_rss_mb=client_rss,
+               note=f"create-cap floor {cap_floor:.1f} s; loop made {seed_calls} calls, ours "
+                    f"{ours_at_seed_scale.calls}"),
         Figure("plan_api_calls", "plan of the converged estate: API calls", plan_calls,
                "calls", at_most(1.1, ratio=True), baseline=minimum,
                baseline_name="listing pages + schema reads", peak_rss_mb=client_rss,
                note=f"empty: {converged.is_empty}"),
-        Figure("plan_seconds", "plan of the converged estate: wall time", plan_seconds, "s",
+        Figure("plan_seconds",
+               f"plan of the converged estate: wall time at {args.latency * 1000:.0f} ms latency",
+               plan_seconds, "s", at_most(1.3, ratio=True), baseline=latency_floor,
+               baseline_name=f"latency floor (min calls x latency / {args.read_workers})",
                peak_rss_mb=client_rss),
     ]  # fmt: skip
     details = {
         "groups": size.groups, "connections": connections, "time_scale": scale,
-        "latency_s": args.latency, "workers": args.workers, "floors_s": limits,
-        "apply_calls": apply_calls, "verify_seconds": verify_seconds,
-        "server_peak_rss_mb": server_rss, "seed_loop_seconds_measured": seconds,
-        "seed_loop_calls_measured": calls, "seed_loop_connections_measured": sampled,
+        "latency_s": args.latency, "workers": args.workers, "read_workers": args.read_workers,
+        "floors_s": limits, "apply_calls": applied.calls, "apply_429s": applied.rate_limited,
+        "server_peak_rss_mb": server_rss, "seed_time_scale": seed_scale,
+        "seed_connections": seed_connections, "seed_loop_seconds": seed_seconds,
+        "seed_loop_calls": seed_calls, "ours_at_seed_scale_429s": ours_at_seed_scale.rate_limited,
+        "create_cap_floor_at_seed_scale_s": cap_floor,
     }  # fmt: skip
     finish("provision", args.size, figures, json_path=args.json, details=details,
            started=bench_started)  # fmt: skip

@@ -45,6 +45,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark(
         "provision", ("apply_vs_floor", "apply_vs_seed_loop", "plan_api_calls", "plan_seconds")
     ),
+    Benchmark("plan_scale", ("plan_scale_calls", "plan_scale_seconds")),
     Benchmark("sync_api_calls", ("calls_polling_warm", "calls_polling_cold")),
     Benchmark("webhook_latency", ("run_request_latency", "materialization_latency")),
     # Full size runs dagster-fivetran once over the whole estate: 15-20 minutes on a quiet machine.

@@ -49,7 +49,9 @@ SCALES = {"tiny": (600.0, False), "full": (60.0, True)}
 
 
 def _calls(base_url: str, since: int, connection_id: str) -> tuple[list[str], int]:
-    body = requests.get(f"{base_url}/_local/requests", params={"since": since}, timeout=5).json()
+    body = requests.get(
+        f"{base_url}/_local/requests", params={"since": since}, auth=(KEY, SECRET), timeout=5
+    ).json()
     calls = [f"{e['method']} {e['path']}" for e in body["items"] if connection_id in e["path"]]
     return calls, body["next_index"]
 
@@ -130,6 +132,7 @@ def measure(scale: float, *, peer: bool) -> dict[str, float | None]:
             requests.post(
                 f"{server.base_url}/_local/connections/{conn.id}/settings",
                 json={"min_sync_seconds": MINUTES * 60},
+                auth=server.auth,
                 timeout=5,
             ).raise_for_status()
             waiter = PollingWaiter(PollingSettings(time_scale=scale))

@@ -1,7 +1,8 @@
 """The local Fivetran's ASGI app: routes, JSON error handling and the middleware stack.
 
 Middleware, outermost first: LocalControlMiddleware (request log, injected faults) -> Basic
-authentication on ``/v1`` -> RateLimitMiddleware -> routes. All are pure ASGI (no
+authentication on ``/v1`` and ``/_local`` -> RateLimitMiddleware -> InputPolicyMiddleware (body
+size and the shared JSON policy) -> routes. All are pure ASGI (no
 BaseHTTPMiddleware) so a simple GET stays cheap.
 """
 
@@ -32,23 +33,24 @@ from fivetran_assets.emulator.context import Emulator
 from fivetran_assets.emulator.faults import FaultInjector, LocalControlMiddleware, RequestLog
 from fivetran_assets.emulator.faults import local_routes as fault_routes
 from fivetran_assets.emulator.http import ApiError, JsonResponse, error_response
-from fivetran_assets.emulator.ratelimit import RateLimitMiddleware
+from fivetran_assets.emulator.inputs import InputPolicyMiddleware
+from fivetran_assets.emulator.ratelimit import RateLimitMiddleware, rate_limit_routes
 
 log = logging.getLogger(__name__)
 
 
 class BasicAuthMiddleware:
-    """HTTP Basic against the server's API key and secret, on ``/v1`` paths only: 401
-    ``AuthFailed`` otherwise. The secret never appears in an answer or a log line."""
+    """HTTP Basic against the server's API key and secret, on ``/v1`` and the ``/_local`` test
+    controls: 401 ``AuthFailed`` otherwise. The scheme is case-insensitive (RFC 7617). The secret
+    never appears in an answer or a log line."""
 
     def __init__(self, app: Any, api_key: str, api_secret: str) -> None:
         self.app = app
-        token = base64.b64encode(f"{api_key}:{api_secret}".encode()).decode()
-        self._expected = f"Basic {token}".encode()
+        self._expected = base64.b64encode(f"{api_key}:{api_secret}".encode())
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path == "/v1" or path.startswith("/v1/")):
+        if scope["type"] != "http" or not _guarded(path):
             await self.app(scope, receive, send)
             return
         given = b""
@@ -56,7 +58,8 @@ class BasicAuthMiddleware:
             if name == b"authorization":
                 given = value
                 break
-        if hmac.compare_digest(given, self._expected):
+        scheme, _, token = given.strip().partition(b" ")
+        if scheme.lower() == b"basic" and hmac.compare_digest(token.strip(), self._expected):
             await self.app(scope, receive, send)
             return
         reason = "Missing" if not given else "Invalid"
@@ -75,6 +78,10 @@ class BasicAuthMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _guarded(path: str) -> bool:
+    return any(path == root or path.startswith(root + "/") for root in ("/v1", "/_local"))
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -114,6 +121,7 @@ def build_app(emu: Emulator, *, faults: FaultInjector, request_log: RequestLog) 
         *routes_transformations.ROUTES,
         *routes_local.ROUTES,
         *fault_routes(faults, request_log),
+        *rate_limit_routes(emu.limiter),
     ]
     app = Starlette(
         routes=routes,
@@ -125,6 +133,7 @@ def build_app(emu: Emulator, *, faults: FaultInjector, request_log: RequestLog) 
                 api_secret=emu.settings.api_secret,
             ),
             Middleware(RateLimitMiddleware, limiter=emu.limiter),
+            Middleware(InputPolicyMiddleware),
         ],
         exception_handlers={
             ApiError: _api_error,

@@ -1,7 +1,8 @@
 """Request parsing and response envelopes shared by every route of the local Fivetran.
 
 Fivetran's wire habits live here once: the `{code, message, data}` envelope, cursor pagination,
-error bodies, lenient booleans (`"true"`), the Content-Type rules (415) and secret masking.
+error bodies, lenient booleans (`"true"`), the Content-Type rules (415), secret masking, and the
+one body parser (`decode_body`), which applies the shared input policy (`json_policy`).
 """
 
 from __future__ import annotations
@@ -10,12 +11,17 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from fivetran_assets.json_policy import InputError, clean_text, parse_json, parse_timestamp
+
 MASK = "******"
+BODY_STATE_KEY = "json_body"
+"""Where `InputPolicyMiddleware` leaves the decoded body in the ASGI scope's state."""
 
 
 class ApiError(Exception):
@@ -44,7 +50,11 @@ class JsonResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
+        text = json.dumps(content, separators=(",", ":"), ensure_ascii=False)
+        try:
+            return text.encode()
+        except UnicodeEncodeError:  # a lone surrogate from a source the policy does not see
+            return clean_text(text).encode()
 
 
 def ok(
@@ -60,28 +70,48 @@ def error_response(err: ApiError) -> JsonResponse:
     return JsonResponse({"code": err.code, "message": err.message}, status_code=err.status)
 
 
-async def json_body(request: Request, *, required: bool = True) -> dict[str, Any]:
-    """The request's JSON object; 415 for a non-JSON Content-Type, 400 for malformed JSON.
+JSON_TYPES = ("application/json", "")
+
+
+def decode_body(raw: bytes, content_type: str | None) -> Any:
+    """The one parser of request bodies: 415 for a non-JSON Content-Type, 400 for JSON that is
+    malformed or breaks the input policy (depth, lone surrogates, NaN, 64-bit integers).
 
     An empty body is ``{}`` (clients POST actions such as ``/sync`` without one).
     """
-    raw = await request.body()
     if not raw.strip():
         return {}
-    content_type = request.headers.get("content-type", "application/json")
-    if content_type.split(";", 1)[0].strip().lower() not in ("application/json", ""):
+    content_type = content_type or "application/json"
+    if content_type.split(";", 1)[0].strip().lower() not in JSON_TYPES:
         raise ApiError(
             415,
             "UnsupportedMediaType",
-            f"Content-Type '{content_type}' is not supported; send application/json",
+            f"Content-Type '{content_type[:100]}' is not supported; send application/json",
         )
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise invalid(f"Malformed JSON body: {exc}") from None
+        return parse_json(raw)
+    except InputError as exc:
+        raise invalid(f"Request body refused: {exc.message}") from None
+
+
+async def json_body(request: Request, *, required: bool = True) -> dict[str, Any]:
+    """The request's JSON object, as `InputPolicyMiddleware` decoded it (or decoded here)."""
+    state = request.scope.get("state") or {}
+    if BODY_STATE_KEY in state:
+        body = state[BODY_STATE_KEY]
+    else:
+        body = decode_body(await request.body(), request.headers.get("content-type"))
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object")
     return body
+
+
+def timestamp(value: Any, field: str) -> datetime:
+    """An ISO-8601 timestamp field, in UTC and within range (the shared input policy)."""
+    try:
+        return parse_timestamp(value, field)
+    except InputError as exc:
+        raise invalid(exc.message) from None
 
 
 def boolean(value: Any, field: str) -> bool:

@@ -78,6 +78,7 @@ class EmulatorServer:
         self.faults = FaultInjector()
         self.request_log = RequestLog()
         app = build_app(self.emulator, faults=self.faults, request_log=self.request_log)
+        self.app = app
         self._server = self._server or ThreadedServer(
             host=self.host, port=self.port, name="emulator"
         )

@@ -4,12 +4,19 @@ GETs must be fast (>= 1,000/s) and state must survive a restart, so reads come f
 and every mutation is written to one SQLite file (WAL) before the lock is released. One lock
 guards both, which makes check-then-insert sequences (unique schema names, unique ids) atomic
 under concurrent requests and sync workers.
+
+The file holds the estate's secrets, so it (and SQLite's -wal/-shm files, which copy its mode) is
+private to its owner: 0600 (a folder it creates is 0700). Bodies are stored as UTF-8 text, which
+refuses a lone surrogate before anything is written; state written before that rule is repaired on
+load.
 """
 
 from __future__ import annotations
 
 import bisect
 import json
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -17,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from fivetran_assets.emulator.ids import new_id
+from fivetran_assets.json_policy import clean_text
+
+log = logging.getLogger(__name__)
 
 UNIQUE_KEYS = {"connection": ("group_id", "schema")}
 """Per kind, the fields that identify an object besides its id (looked up without a scan)."""
@@ -35,7 +45,7 @@ class Store:
     """Objects by kind and id; ``lock`` must be held for any read-modify-write sequence."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_file(path)
         self.lock = threading.RLock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -51,8 +61,23 @@ class Store:
         self._order: dict[str, tuple[list[int], list[str]]] = {k: ([], []) for k in KINDS}
         self._unique: dict[str, dict[tuple, str]] = {kind: {} for kind in UNIQUE_KEYS}
         self._ids: set[str] = set()
-        for seq, kind, body in self._db.execute("SELECT seq, kind, body FROM objects ORDER BY seq"):
-            self._remember(kind, seq, json.loads(body))
+        rows = self._db.execute("SELECT seq, kind, body FROM objects ORDER BY seq").fetchall()
+        for seq, kind, body in rows:
+            obj = json.loads(body)
+            if "\\ud" in body:  # an escaped surrogate: maybe a lone one, stored before the rule
+                obj = self._repair(kind, obj)
+            self._remember(kind, seq, obj)
+
+    def _repair(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """`obj` with lone surrogates replaced by U+FFFD, rewritten in place if it changed."""
+        fixed = _clean(obj)
+        if fixed != obj:
+            log.warning("repaired invalid text in stored %s %s", kind, fixed.get("id"))
+            self._db.execute(
+                "UPDATE objects SET body = ? WHERE kind = ? AND id = ?",
+                (_dumps(fixed), kind, fixed["id"]),
+            )
+        return fixed
 
     def close(self) -> None:
         with self.lock:
@@ -131,8 +156,11 @@ class Store:
         return obj
 
     def put(self, kind: str, obj: dict[str, Any]) -> None:
-        """Insert or replace ``obj`` (keyed by ``obj['id']``) in memory and on disk."""
-        body = json.dumps(obj, separators=(",", ":"))
+        """Insert or replace ``obj`` (keyed by ``obj['id']``) in memory and on disk.
+
+        UnicodeEncodeError (nothing stored) if it holds text that is not valid Unicode.
+        """
+        body = _dumps(obj)
         with self.lock:
             oid = obj["id"]
             cursor = self._db.execute(
@@ -162,3 +190,28 @@ class Store:
             for index in self._unique.values():
                 index.clear()
             self._ids.clear()
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    text.encode("utf-8")  # refuse lone surrogates here, not on every later read
+    return text
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _private_file(path: Path) -> None:
+    """Create the file 0600 (a new folder 0700), tightening the files if they already exist."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if candidate.exists():
+            os.chmod(candidate, 0o600)

@@ -68,7 +68,13 @@ class Account(Strict):
     api_secret_env: str = Field(DEFAULT_API_SECRET_ENV, pattern=ENV_NAME_PATTERN)
     rate_budget: RateBudget = RateBudget()
     legacy_paths: bool = Field(False, description="Use /v1/connectors instead of /v1/connections.")
-    concurrency: int = Field(8, ge=1, le=64, description="Parallel workers for plan and apply.")
+    concurrency: int = Field(8, ge=1, le=64, description="Parallel workers for apply's writes.")
+    read_concurrency: int = Field(
+        32,
+        ge=1,
+        le=128,
+        description="Parallel workers for read-only calls (a plan's listings and schema reads).",
+    )
     connect_timeout: float = Field(10.0, gt=0, description="Seconds.")
     read_timeout: float = Field(60.0, gt=0, description="Seconds.")
     rate_state: str | None = Field(

@@ -118,7 +118,7 @@ class FivetranClient(
         return self._http.limiter
 
     def close(self) -> None:
-        """Close the HTTP session (only when the client created it)."""
+        """Close the HTTP sessions the client made (never an injected one)."""
         self._http.close()
 
     def __enter__(self) -> FivetranClient:

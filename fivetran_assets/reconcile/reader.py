@@ -2,22 +2,27 @@
 
 Account-wide listings (groups, destinations, webhooks, connections, transformation projects,
 transformations) cost one call per page of 1,000 whatever the number of groups; they run
-concurrently. Then one schema-config read per connection of a managed group, on a bounded pool
-under the client's shared rate limiter. That is the minimum the API offers: a plan of 1,000
-connections costs about 1,006 calls. Groups the config does not name are listed but not read.
+concurrently. Then one schema-config read per connection of a managed group, started as soon as
+the connection's listing page arrives, on a pool of `account.read_concurrency` workers (32 by
+default) under the client's shared rate limiter. That is the minimum the API offers: a plan of
+1,000 connections costs about 1,006 calls, and every call is a read, so the plan's wall time is
+about calls x latency / workers. Groups the config does not name are listed but not read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from concurrent.futures import ThreadPoolExecutor
+import queue
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from fivetran_assets.fivetran.client import FivetranClient
 from fivetran_assets.fivetran.models import Connection, Destination, Group, Webhook
 from fivetran_assets.fivetran.schema_config import SchemaConfig
 from fivetran_assets.fivetran.transformations import Transformation, TransformationProject
-from fivetran_assets.reconcile.executor import DEFAULT_WORKERS
+
+DEFAULT_READ_WORKERS = 32
 
 
 class AmbiguousIdentityError(Exception):
@@ -68,49 +73,91 @@ def _check_unique_names(groups: Collection[Group]) -> None:
         seen[group.name] = group.id
 
 
+def _streamed(items: Callable[[], Iterable[Any]], pool: ThreadPoolExecutor) -> Iterator[Any]:
+    """Start listing now on a pool worker; iterate its items as the pages arrive (its error,
+    if any, is raised at the end)."""
+    arrived: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    end = object()
+
+    def fetch() -> None:
+        try:
+            for item in items():
+                arrived.put(item)
+        finally:
+            arrived.put(end)
+
+    fetched = pool.submit(fetch)
+
+    def drain() -> Iterator[Any]:
+        while (item := arrived.get()) is not end:
+            yield item
+        fetched.result()
+
+    return drain()
+
+
+def _by_group(items: Iterable[Any], group_of: Callable[[Any], str | None]) -> dict[str, list[Any]]:
+    buckets: dict[str, list[Any]] = {}
+    for item in items:
+        buckets.setdefault(group_of(item) or "", []).append(item)
+    return buckets
+
+
 def read_estate(
     client: FivetranClient,
     group_names: Collection[str],
     *,
-    workers: int = DEFAULT_WORKERS,
+    workers: int = DEFAULT_READ_WORKERS,
 ) -> LiveEstate:
-    """Read every managed group's resources (`group_names`), listing the rest as unmanaged."""
+    """Read every managed group's resources (`group_names`), listing the rest as unmanaged.
+
+    Every call is a read, so `workers` may be high: the pool hides latency, the client's rate
+    limiter keeps the budget.
+    """
     wanted = set(group_names)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="plan-read")
+    try:
         groups_f = pool.submit(lambda: list(client.list_groups()))
         destinations_f = pool.submit(lambda: list(client.list_destinations()))
         webhooks_f = pool.submit(lambda: list(client.list_webhooks()))
-        connections_f = pool.submit(lambda: list(client.list_connections()))
         projects_f = pool.submit(lambda: list(client.list_transformation_projects()))
         transformations_f = pool.submit(lambda: list(client.list_transformations()))
+        listed = _streamed(client.list_connections, pool)
         groups = groups_f.result()
         managed = {g.id: g for g in groups if g.name in wanted}
         _check_unique_names(managed.values())
-        connections = [c for c in connections_f.result() if c.group_id in managed]
-        schema_futures = {c.id: pool.submit(client.get_schema_config, c.id) for c in connections}
+        connections: list[Connection] = []
+        schema_futures: dict[str, Future[SchemaConfig | None]] = {}
+        for connection in listed:
+            if connection.group_id in managed:
+                connections.append(connection)
+                schema_futures[connection.id] = pool.submit(client.get_schema_config, connection.id)
         destinations = {d.id: d for d in destinations_f.result()}
         webhooks = webhooks_f.result()
         projects = [p for p in projects_f.result() if p.group_id in managed]
         transformations = transformations_f.result()
         schema_configs = {cid: future.result() for cid, future in schema_futures.items()}
+    finally:
+        # On an error, reads not yet started are dropped rather than spent.
+        pool.shutdown(wait=True, cancel_futures=True)
 
     project_group = {p.id: p.group_id for p in projects}
+    # Bucketed once: a 10,000-connection estate has thousands of groups.
+    conns_of = _by_group(connections, lambda c: c.group_id)
+    hooks_of = _by_group(webhooks, lambda w: w.group_id)
+    projects_of = _by_group(projects, lambda p: p.group_id)
+    transformations_of = _by_group(transformations, lambda t: project_group.get(t.project_id or ""))
     result: dict[str, LiveGroup] = {}
     for group_id, group in managed.items():
-        group_connections = tuple(
-            sorted((c for c in connections if c.group_id == group_id), key=lambda c: c.schema)
-        )
-        group_projects = tuple(p for p in projects if p.group_id == group_id)
+        group_connections = tuple(sorted(conns_of.get(group_id, ()), key=lambda c: c.schema))
         result[group.name] = LiveGroup(
             group=group,
             destination=destinations.get(group_id),
-            webhooks=tuple(w for w in webhooks if w.group_id == group_id),
+            webhooks=tuple(hooks_of.get(group_id, ())),
             connections=group_connections,
             schema_configs={c.id: schema_configs[c.id] for c in group_connections},
-            projects=group_projects,
-            transformations=tuple(
-                t for t in transformations if project_group.get(t.project_id or "") == group_id
-            ),
+            projects=tuple(projects_of.get(group_id, ())),
+            transformations=tuple(transformations_of.get(group_id, ())),
         )
     unmanaged = tuple(sorted((g for g in groups if g.name not in wanted), key=lambda g: g.name))
     return LiveEstate(groups=result, unmanaged_groups=unmanaged)

@@ -71,6 +71,9 @@ class ApplyReport:
 class Reconciler:
     """Plan and apply one estate against one Fivetran account.
 
+    Reads (every call of a plan, and of apply's verification) run on `read_workers`
+    (`account.read_concurrency`), writes on `workers` (`account.concurrency`): reads are bound by
+    latency, writes by Fivetran's create caps and by what a half-done apply leaves behind.
     `state` is where fingerprints and the apply lock live (default: the estate's shared state);
     `state_dir` is a shortcut for a plain local state folder (tests, benchmarks).
     """
@@ -84,6 +87,7 @@ class Reconciler:
         state: StateLocation | None = None,
         state_dir: Path | str | None = None,
         workers: int | None = None,
+        read_workers: int | None = None,
         refresh_snapshot: bool = True,
     ) -> None:
         self.estate = estate
@@ -99,6 +103,7 @@ class Reconciler:
         self._snapshot_path = Path(state_dir) / "snapshot.json" if state_dir is not None else None
         self.refresh_snapshot = refresh_snapshot
         self.workers = workers or estate.account.concurrency
+        self.read_workers = read_workers or estate.account.read_concurrency
         self.fingerprints = FingerprintStore(
             state.shared(), base_url=client.base_url, legacy_dir=state.folder
         )
@@ -127,7 +132,7 @@ class Reconciler:
         return desired_groups(self.estate, self.environment)
 
     def read(self) -> LiveEstate:
-        return read_estate(self.client, list(self.desired), workers=self.workers)
+        return read_estate(self.client, list(self.desired), workers=self.read_workers)
 
     def plan(self, *, prune: bool = False) -> Plan:
         """A plan from a fresh read of the live estate."""

@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from fivetran_assets.fivetran.enums import WebhookEvent, parse_enum
+from fivetran_assets.json_policy import InputError, parse_json, parse_timestamp
 
 # The receiver's name for Fivetran's event vocabulary, shared with the client's.
 EventName = WebhookEvent
@@ -138,11 +139,12 @@ class WebhookEvent:
 
     @classmethod
     def from_json(cls, raw_body: bytes | str) -> WebhookEvent:
-        """Decode and parse a raw delivery body."""
+        """Decode (under the shared input policy) and parse a raw delivery body, so whatever
+        reaches the event log is storable: valid UTF-8 text, bounded nesting, finite numbers."""
         try:
-            payload = json.loads(raw_body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise WebhookPayloadError(f"body is not valid JSON: {exc}") from None
+            payload = parse_json(raw_body)
+        except InputError as exc:
+            raise WebhookPayloadError(f"body refused: {exc.message}") from None
         return cls.from_payload(payload)
 
 
@@ -162,14 +164,9 @@ def _optional_str(source: Mapping[str, Any], key: str, *, where: str | None = No
 
 
 def _parse_created(value: object) -> datetime:
-    if not isinstance(value, str):
-        raise WebhookPayloadError("field 'created' is missing or not an ISO-8601 string")
+    if value is None:
+        raise WebhookPayloadError("field 'created' is missing")
     try:
-        created = datetime.fromisoformat(value)
-    except ValueError:
-        raise WebhookPayloadError(
-            f"field 'created' is not an ISO-8601 timestamp: {value[:64]!r}"
-        ) from None
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    return created.astimezone(UTC)
+        return parse_timestamp(value, "created")
+    except InputError as exc:
+        raise WebhookPayloadError(exc.message[:1].lower() + exc.message[1:]) from None

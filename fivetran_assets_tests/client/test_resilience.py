@@ -32,12 +32,15 @@ from fivetran_assets_tests.client.fakes import FakeClock
 
 
 def fault(emulator, **rule: object) -> None:
-    answer = requests.post(emulator.base_url + "/_local/faults", json=rule, timeout=5)
+    answer = requests.post(
+        emulator.base_url + "/_local/faults", json=rule, auth=emulator.auth, timeout=5
+    )
     assert answer.status_code == 201, answer.text
 
 
 def logged(emulator, method: str, path: str) -> list[dict]:
-    items = requests.get(emulator.base_url + "/_local/requests", timeout=5).json()["items"]
+    answer = requests.get(emulator.base_url + "/_local/requests", auth=emulator.auth, timeout=5)
+    items = answer.json()["items"]
     return [r for r in items if r["method"] == method and r["path"] == path]
 
 

@@ -306,3 +306,53 @@ def test_list_filters_are_sent_and_unset_ones_omitted(
     list(client.list_connections(schema="sales"))
     assert server.seen[0].query == {"group_id": ["g_1"], "limit": ["1000"]}
     assert server.seen[1].query == {"schema": ["sales"], "limit": ["1000"]}
+
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+def test_proxy_settings_are_read_once_when_the_client_is_built(
+    server: ScriptedServer, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in (*PROXY_VARIABLES, *(n.lower() for n in PROXY_VARIABLES)):
+        monkeypatch.delenv(name, raising=False)
+    client = make_client(server, clock)
+    # Set after the client exists: nothing listens on port 9, so a per-call rescan would fail.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    server.script(ok(GROUP))
+    assert client.get_group("g_1").name == "finance"
+
+    proxied = make_client(server, clock, retry=RetryPolicy(max_retries=0))
+    monkeypatch.delenv("HTTP_PROXY")
+    with pytest.raises(FivetranConnectionError, match="could not connect"):
+        proxied.get_group("g_1")  # built while the proxy was set: it keeps using it
+
+
+def test_concurrent_callers_get_their_own_session_and_reuse_it(
+    server: ScriptedServer, clock: FakeClock
+) -> None:
+    import threading
+
+    server.default = ok(GROUP)
+    client = make_client(server, clock)
+    sessions = client._http.sessions
+    start = threading.Barrier(4)
+    borrowed = []
+
+    def borrow() -> None:
+        with sessions.session() as session:
+            start.wait(timeout=10)  # all four hold one at the same time
+            borrowed.append(session)
+
+    threads = [threading.Thread(target=borrow) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(s) for s in borrowed}) == 4 and sessions.size == 4
+    assert all(not s.trust_env for s in borrowed)
+    for _ in range(3):
+        client.get_group("g_1")  # one caller at a time: no new session
+    assert sessions.size == 4
+    client.close()
+    assert sessions.size == 0

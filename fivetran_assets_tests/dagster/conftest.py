@@ -166,6 +166,9 @@ def api_requests(demo: Demo, since: int = 0) -> tuple[list[dict[str, Any]], int]
     import requests
 
     body = requests.get(
-        f"{demo.server.base_url}/_local/requests", params={"since": since}, timeout=5
+        f"{demo.server.base_url}/_local/requests",
+        params={"since": since},
+        auth=demo.server.auth,
+        timeout=5,
     ).json()
     return [e for e in body["items"] if e["path"].startswith("/v1/")], body["next_index"]

@@ -131,7 +131,9 @@ def test_failed_sync_raises_failure_with_tasks_and_dashboard(demo: Demo) -> None
 def _local(demo: Demo, path: str, body: dict) -> None:
     import requests
 
-    requests.post(f"{demo.server.base_url}{path}", json=body, timeout=5).raise_for_status()
+    requests.post(
+        f"{demo.server.base_url}{path}", json=body, auth=demo.server.auth, timeout=5
+    ).raise_for_status()
 
 
 def _failure(result: dg.ExecuteInProcessResult) -> Any:

@@ -199,7 +199,10 @@ def _api_calls(live: Live, since: int, fragment: str) -> tuple[list[tuple[str, s
     import requests
 
     answer = requests.get(
-        f"{live.server.base_url}/_local/requests", params={"since": since}, timeout=5
+        f"{live.server.base_url}/_local/requests",
+        params={"since": since},
+        auth=live.server.auth,
+        timeout=5,
     )
     answer.raise_for_status()
     body = answer.json()
@@ -267,6 +270,7 @@ def test_a_failed_sync_says_why_with_the_event_log(live: Live) -> None:
     requests.post(
         f"{live.server.base_url}/_local/connections/{cid}/next-sync",
         json={"outcome": "fail", "reason": reason, "duration_seconds": 60},
+        auth=live.server.auth,
         timeout=5,
     ).raise_for_status()
     defs = build_fivetran_definitions(

@@ -84,6 +84,7 @@ def test_faults_request_log_and_rate_headers(api: Api, emulator) -> None:
     added = requests.post(
         url + "/_local/faults",
         json={"kind": "status", "path": "/v1/groups", "status": 503, "retry_after": 2},
+        auth=emulator.auth,
         timeout=10,
     )
     assert added.status_code == 201
@@ -92,7 +93,7 @@ def test_faults_request_log_and_rate_headers(api: Api, emulator) -> None:
     normal = api.session.get(url + "/v1/groups", timeout=10)
     assert normal.status_code == 200
     assert int(normal.headers["X-Rate-Limit-Remaining"]) < int(normal.headers["X-Rate-Limit"])
-    log = requests.get(url + "/_local/requests", timeout=10).json()["items"]
+    log = requests.get(url + "/_local/requests", auth=emulator.auth, timeout=10).json()["items"]
     assert [(e["path"], e["status"]) for e in log[-2:]] == [
         ("/v1/groups", 503),
         ("/v1/groups", 200),

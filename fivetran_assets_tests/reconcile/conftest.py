@@ -84,18 +84,26 @@ class Estate:
         )
 
     def requests(self) -> list[dict[str, Any]]:
-        answer = requests.get(self.emulator.base_url + "/_local/requests", timeout=5)
+        answer = requests.get(
+            self.emulator.base_url + "/_local/requests", auth=self.emulator.auth, timeout=5
+        )
         return answer.json()["items"]
 
     def clear_requests(self) -> None:
-        requests.delete(self.emulator.base_url + "/_local/requests", timeout=5)
+        requests.delete(
+            self.emulator.base_url + "/_local/requests", auth=self.emulator.auth, timeout=5
+        )
 
     def fault(self, **rule: Any) -> None:
-        answer = requests.post(self.emulator.base_url + "/_local/faults", json=rule, timeout=5)
+        answer = requests.post(
+            self.emulator.base_url + "/_local/faults", json=rule, auth=self.emulator.auth, timeout=5
+        )
         answer.raise_for_status()
 
     def clear_faults(self) -> None:
-        requests.delete(self.emulator.base_url + "/_local/faults", timeout=5)
+        requests.delete(
+            self.emulator.base_url + "/_local/faults", auth=self.emulator.auth, timeout=5
+        )
 
 
 @pytest.fixture

@@ -24,9 +24,11 @@ def test_plan_apply_plan_exit_codes_and_masking(demo) -> None:
     config = str(demo.path)
     pending = _run(demo, "plan", "--config", config, "--json")
     assert pending.exit_code == 2, pending.output
-    data = json.loads(pending.output)
+    data = json.loads(pending.stdout)  # the calls line goes to stderr, so JSON stays clean
     assert data["summary"]["create"] == 9
     assert WEBHOOK_SECRET not in pending.output
+    # 6 listings + 4 schema reads, of the demo's default budget
+    assert "Reading the live estate: ~10 calls, <1% of 20,000/h" in pending.stderr
 
     table = _run(demo, "plan", "--config", config)
     assert table.exit_code == 2
@@ -34,6 +36,7 @@ def test_plan_apply_plan_exit_codes_and_masking(demo) -> None:
 
     applied = _run(demo, "apply", "--config", config, "--yes")
     assert applied.exit_code == 0, applied.output
+    assert "Applying and verifying: ~" in applied.stderr
     assert "Verified: a fresh plan is empty" in applied.output
     assert WEBHOOK_SECRET not in applied.output
     snapshot = json.loads((demo.state_dir / "snapshot.json").read_text())

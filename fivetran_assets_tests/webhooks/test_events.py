@@ -96,7 +96,7 @@ def test_transformation_fields_at_top_level_or_in_data(where: str) -> None:
             b'{"event": "sync_end", "created": "2026-05-22T00:06:08Z", "data": {"status": [1]}}',
             "'data.status'",
         ),
-        (b"\xff\xfe", "not valid JSON"),
+        (b"\xff\xfe", "not UTF-8: invalid byte at offset 0"),
     ],
 )
 def test_bad_bodies_name_what_is_wrong(body: bytes, message: str) -> None:

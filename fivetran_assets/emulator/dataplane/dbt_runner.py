@@ -156,7 +156,11 @@ def run_dbt(request: DbtRunRequest, *, cancelled: Cancelled) -> DbtRunReport:
     work = request.work_dir
     work.mkdir(parents=True, exist_ok=True)
     _, profiles = _profile(request, project)
-    (work / "profiles.yml").write_text(yaml.safe_dump(profiles))
+    # profiles.yml may hold the warehouse password: private to the owner, like the state file
+    profile_file = work / "profiles.yml"
+    profile_file.touch(mode=0o600)
+    profile_file.chmod(0o600)
+    profile_file.write_text(yaml.safe_dump(profiles))
     env = _environment(request)
     steps = [
         (s.get("name", ""), _step_args(s["command"], full_refresh=request.full_refresh))

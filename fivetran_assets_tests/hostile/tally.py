@@ -1,0 +1,74 @@
+"""Counting hostile inputs and how they were answered, for the figures the README quotes.
+
+Every case is recorded with the status it got and the message a user would read; `Tally.report`
+prints one table row per surface (local Fivetran, receiver, config) and `Tally.assert_clean`
+fails with the cases that were not answered 4xx with a clear message.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+COLUMNS = ("surface", "tried", "4xx, clear message", "5xx", "tracebacks", "persisted invalid")
+
+
+def is_traceback(text: str) -> bool:
+    return "Traceback (most recent call last)" in text
+
+
+@dataclass
+class Tally:
+    surface: str
+    tried: int = 0
+    clear: int = 0
+    server_errors: int = 0
+    tracebacks: int = 0
+    persisted_invalid: int = 0
+    unclear: list[str] = field(default_factory=list)
+
+    def record(self, label: str, status: int, message: object, *, names: str | None = None) -> None:
+        """One answer: 4xx with a message of some substance (naming `names`, when given)."""
+        self.tried += 1
+        text = message if isinstance(message, str) else ""
+        if status >= 500:
+            self.server_errors += 1
+        if is_traceback(text):
+            self.tracebacks += 1
+        good = 400 <= status < 500 and len(text) >= 12 and not is_traceback(text)
+        if good and names is not None:
+            good = names in text
+        if good:
+            self.clear += 1
+        else:
+            self.unclear.append(f"{label}: {status} {text[:160]!r}")
+
+    def count_logged_tracebacks(self, records: list[logging.LogRecord]) -> None:
+        self.tracebacks += sum(
+            1 for r in records if r.exc_info is not None or is_traceback(r.getMessage())
+        )
+
+    def row(self) -> tuple[str, ...]:
+        return (
+            self.surface,
+            str(self.tried),
+            str(self.clear),
+            str(self.server_errors),
+            str(self.tracebacks),
+            str(self.persisted_invalid),
+        )
+
+    def report(self, capsys) -> None:
+        widths = [max(len(c), len(v)) for c, v in zip(COLUMNS, self.row(), strict=True)]
+        lines = [
+            " | ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)),
+            " | ".join(v.ljust(w) for v, w in zip(self.row(), widths, strict=True)),
+        ]
+        with capsys.disabled():
+            print("\n" + "\n".join(lines))
+
+    def assert_clean(self) -> None:
+        assert not self.unclear, "not answered 4xx with a clear message:\n" + "\n".join(
+            self.unclear[:40]
+        )
+        assert (self.server_errors, self.tracebacks, self.persisted_invalid) == (0, 0, 0)
