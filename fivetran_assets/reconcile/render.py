@@ -10,8 +10,13 @@ from rich.table import Table
 
 from fivetran_assets.reconcile.plan import Action, Kind, Plan
 
-_STYLE = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
-_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
+_STYLE = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.DELETE: "red",
+    Action.DUPLICATE: "red",
+}
+_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.DUPLICATE: "-"}
 
 
 def _action_text(change) -> str:
