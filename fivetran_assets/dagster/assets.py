@@ -19,12 +19,8 @@ from fivetran_assets.dagster.runs import (
     run_sync,
     run_transformation,
 )
-from fivetran_assets.dagster.translator import (
-    SYNC_TAG,
-    ConnectionAssets,
-    TransformationAssets,
-    dashboard_url,
-)
+from fivetran_assets.dagster.specs import ConnectionAssets, TransformationAssets
+from fivetran_assets.dagster.translator import dashboard_url
 from fivetran_assets.dagster.waiting import PollingWaiter, SyncWaiter, TransformationWaiter
 from fivetran_assets.dagster.webhook_record import SYNC_ENDED_KEY
 from fivetran_assets.snapshot.store import TableSnapshot
@@ -146,7 +142,6 @@ def connection_multi_asset(
         check_specs=drift_check_specs(list(ca.tables)) if checks else None,
         can_subset=True,
         pool=pool,
-        op_tags={SYNC_TAG: "true"},
         description=f"Sync Fivetran connection `{view.name}` of group `{view.group}`.",
         config_schema=SYNC_CONFIG,
         required_resource_keys=_RESOURCES,
@@ -295,7 +290,7 @@ def transformation_multi_asset(
             raise _failure(exc) from exc
         built = set(outcome.transformation.output_model_names or ())
         warehouse = destination.get_warehouse(recorded=warehouse_default)
-        relations = {key: (key.path[-2], key.path[-1]) for key in ta.models}
+        relations = ta.relations()
         stats = _describe(warehouse, list(relations.values()), context.log)
         duration = (outcome.ended_at - outcome.started_at).total_seconds()
         for key, model in ta.models.items():
@@ -303,7 +298,7 @@ def transformation_multi_asset(
                 "fivetran/run_started_at": dg.MetadataValue.timestamp(outcome.started_at),
                 "fivetran/run_ended_at": dg.MetadataValue.timestamp(outcome.ended_at),
                 "fivetran/run_duration_seconds": max(0.0, duration),
-                "fivetran/in_output_models": model in built or not built,
+                "fivetran/in_output_models": model.name in built or not built,
             }
             st = stats.get(relations[key])
             if st is not None and st.exists:

@@ -85,10 +85,15 @@ class Account(Strict):
     )
 
 
+KeyPart = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")]
+
+
 class DagsterSettings(Strict):
     """Defaults for the Dagster face: asset keys, owners, tags and who schedules by default."""
 
-    asset_key_prefix: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")]] = []
+    asset_key_prefix: list[KeyPart] = Field(
+        [], description="Prepended to every asset key of the estate."
+    )
     owners: list[Owner] = []
     tags: Tags = {}
     scheduled_by: ScheduledBy = ScheduledBy.FIVETRAN
@@ -283,6 +288,11 @@ class GroupModel(Strict):
     transformations: list[TransformationModel] = []
     owners: list[Owner] | None = None
     tags: Tags | None = None
+    key_prefix: list[KeyPart] = Field(
+        [],
+        description="Prepended to this group's asset keys: tells apart two groups that land "
+        "tables of the same destination schema and name.",
+    )
 
 
 class EstateFile(Strict):
