@@ -11,6 +11,7 @@ import click
 from fivetran_assets import __version__
 from fivetran_assets.emulator.cli import emulator
 from fivetran_assets.estate.cli import validate
+from fivetran_assets.importer.cli import import_
 from fivetran_assets.reconcile.cli import apply, plan
 from fivetran_assets.snapshot.cli import refresh
 from fivetran_assets.stack.cli import demo, dev, stop
@@ -28,6 +29,7 @@ main.add_command(webhooks)
 main.add_command(validate)
 main.add_command(plan)
 main.add_command(apply)
+main.add_command(import_)
 main.add_command(refresh)
 main.add_command(demo)
 main.add_command(dev)

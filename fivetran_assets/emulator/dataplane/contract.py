@@ -114,6 +114,27 @@ class DbtRunRequest:
     steps: tuple[dict[str, str], ...]  # ({"name": ..., "command": "dbt run --select ..."}, ...)
     work_dir: Path
     full_refresh: bool = False
+    # Where to keep each step's run_results.json (``<n>-<step name>.json``), when set.
+    results_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class DbtStepResult:
+    """One step as Fivetran reports it in a dbt run's events (``result.stepResults[]``)."""
+
+    name: str
+    command: str
+    exit_code: int | None  # None when the step was canceled
+    output: str  # dbt's console output
+    error: str  # why it failed ('' on success)
+    started: float  # time.monotonic() when dbt started, and when it ended
+    ended: float
+    successful_models: int = 0
+    failed_models: int = 0
+
+    @property
+    def succeeded(self) -> bool:
+        return self.exit_code == 0
 
 
 @dataclass(frozen=True)
@@ -121,6 +142,7 @@ class DbtRunReport:
     succeeded: bool
     output_model_names: tuple[str, ...]
     message: str  # dbt's own message on failure, a short summary on success
+    steps: tuple[DbtStepResult, ...] = ()
 
 
 Cancelled = Callable[[], bool]
