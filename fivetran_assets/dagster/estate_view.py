@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from fivetran_assets.estate import Estate
@@ -79,12 +80,23 @@ class AccountView:
     state_dir: str | None = None  # the project's state folder
 
 
+FIVETRAN_DASHBOARD = "https://fivetran.com/dashboard"
+
+
+def dashboard_base_for(base_url: str | None) -> str:
+    """Fivetran's dashboard when the API is Fivetran's (`api.fivetran.com`, the default), else ""
+    (no link): the local Fivetran serves no dashboard, and a link to fivetran.com for one of its
+    connections would lead nowhere."""
+    host = urlsplit(base_url or "https://api.fivetran.com").hostname or ""
+    return FIVETRAN_DASHBOARD if host == "fivetran.com" or host.endswith(".fivetran.com") else ""
+
+
 @dataclass(frozen=True)
 class EstateView:
     connections: tuple[ConnectionView, ...]
     transformations: tuple[TransformationView, ...] = ()
     sync_pool_limit: int | None = None  # concurrent syncs; None = unbounded
-    dashboard_base_url: str = "https://fivetran.com/dashboard"
+    dashboard_base_url: str = FIVETRAN_DASHBOARD  # "" when the API has no dashboard
     account: AccountView = AccountView()
     webhooks: bool = False  # some group declares an active webhook (a receiver is expected)
 
@@ -135,11 +147,13 @@ def estate_view(estate: Estate) -> EstateView:
         )
         for t in estate.transformations()
     )
+    account = _account_view(estate)
     return EstateView(
         connections=connections,
         transformations=transformations,
         sync_pool_limit=settings.max_concurrent_syncs,
-        account=_account_view(estate),
+        account=account,
+        dashboard_base_url=dashboard_base_for(account.base_url),
         webhooks=any(w.active for g in estate.groups for w in g.webhooks),
     )
 

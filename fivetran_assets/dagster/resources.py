@@ -18,6 +18,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from fivetran_assets.dagster.estate_view import dashboard_base_for
 from fivetran_assets.dagster.waiting import PollingSettings
 from fivetran_assets.snapshot.warehouse import (
     DuckDBWarehouse,
@@ -64,7 +65,17 @@ class FivetranResource(dg.ConfigurableResource):
     unpause_paused: bool = Field(
         False, description="Unpause a paused connection before syncing instead of failing."
     )
-    dashboard_base_url: str = "https://fivetran.com/dashboard"
+    dashboard_base_url: str | None = Field(
+        None,
+        description="Fivetran's dashboard for links in metadata; None: fivetran.com's for "
+        'Fivetran\'s API, none for another (the local Fivetran); "": never link.',
+    )
+
+    def dashboard_base(self) -> str:
+        """Where connection pages live ("" for none), from `dashboard_base_url` or the API."""
+        if self.dashboard_base_url is not None:
+            return self.dashboard_base_url
+        return dashboard_base_for(self.base_url or os.environ.get("FIVETRAN_BASE_URL"))
 
     def polling(self) -> PollingSettings:
         return PollingSettings(
