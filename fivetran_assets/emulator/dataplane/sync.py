@@ -163,7 +163,7 @@ def _sync_table(
         fresh = saved is None or resync or widened or existing is None
         read = session.read(plan.spec, None if fresh else saved["cursor"])
         batches = prefetch(read.batches, _Transform(plan, request.salt), cancelled=cancelled)
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = (request.synced_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
         if existing is None and plan.primary_key:
             loaded = writer.load_new_table(plan.dest_columns, batches, now)
             state.put(plan.schema, plan.table, read.cursor, read_columns)
