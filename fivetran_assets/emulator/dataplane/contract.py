@@ -81,6 +81,9 @@ class SyncRequest:
     full_resync: bool = False
     # (source schema, source table) pairs to re-read from scratch
     resync_tables: tuple[tuple[str, str], ...] = ()
+    # Read every table row by row instead of columnar (what a columnar read falls back to on
+    # mixed value types); benchmarks compare the two.
+    read_by_rows: bool = False
 
 
 @dataclass(frozen=True)
