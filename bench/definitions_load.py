@@ -277,9 +277,9 @@ def _floor_entry(conn: object) -> dict:
         "op": f"fivetran_sync__bench__{conn.name}",
         "specs": [
             {
-                "key": ["bench", t.destination_schema, t.destination_table],
+                "key": [t.destination_schema, t.destination_table],
                 "description": "Table synced by Fivetran.",
-                "group": "bench",
+                "group": f"bench__{conn.name}",
                 "kinds": ["fivetran", "duckdb"],
                 "owners": ["team:data-platform"],
                 "tags": {"domain": "bench", "fivetran/scheduled_by": "fivetran"},
@@ -290,7 +290,7 @@ def _floor_entry(conn: object) -> dict:
                     "fivetran/scheduled_by": "fivetran",
                     "fivetran/connection_id": conn.id,
                     "fivetran/source_table": f"main.{t.table}",
-                    "dagster/table_name": f"{t.destination_schema}.{t.destination_table}",
+                    "dagster/table_name": f"bench.{t.destination_schema}.{t.destination_table}",
                 },
                 "columns": [[c.name, c.type, c.hashed] for c in t.columns],
             }

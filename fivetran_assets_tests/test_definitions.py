@@ -50,12 +50,12 @@ def test_snapshot_round_trip_and_config_load(tmp_path: Path) -> None:
     path = save_snapshot(snap, tmp_path / "s.json")
     assert read_snapshot(path) == snap
     loaded = load_fivetran_definitions(ROOT / "config", path).get_repository_def()
-    key = dg.AssetKey(["departments", "sales_main", "employees"])
+    key = dg.AssetKey(["sales_main", "employees"])
     assert key in loaded.asset_graph.get_all_asset_keys()
     assert read_snapshot(tmp_path / "missing.json") is None
 
 
-def test_same_schema_name_in_two_groups_does_not_collide() -> None:
+def _two_groups(prefix: dict[str, tuple[str, ...]] | None = None) -> tuple[EstateView, Snapshot]:
     view = EstateView(
         connections=tuple(
             ConnectionView(
@@ -64,6 +64,7 @@ def test_same_schema_name_in_two_groups_does_not_collide() -> None:
                 service="sqlite",
                 destination_service="duckdb",
                 scheduled_by=ScheduledBy.FIVETRAN,
+                key_prefix=(prefix or {}).get(g, ()),
             )
             for g in ("emea", "amer")
         )
@@ -75,13 +76,30 @@ def test_same_schema_name_in_two_groups_does_not_collide() -> None:
             for g in ("emea", "amer")
         ),
     )
-    repo = build_fivetran_definitions(view, snap).get_repository_def()
+    return view, snap
+
+
+def test_two_groups_landing_one_table_name_is_an_error_naming_both_until_prefixed() -> None:
+    from fivetran_assets.dagster.specs import DuplicateAssetKeyError
+    from fivetran_assets.dagster.translator import FivetranEstateTranslator, KeyShape
+
+    with pytest.raises(DuplicateAssetKeyError) as info:
+        build_fivetran_definitions(*_two_groups())
+    message = str(info.value)
+    assert "sales_main/t" in message and "group emea" in message and "group amer" in message
+    assert "key_prefix" in message
+
+    repo = build_fivetran_definitions(*_two_groups({"amer": ("amer",)})).get_repository_def()
     keys = repo.asset_graph.get_all_asset_keys()
-    assert {
-        dg.AssetKey(["emea", "sales_main", "t"]),
-        dg.AssetKey(["amer", "sales_main", "t"]),
-    } <= keys
+    assert {dg.AssetKey(["sales_main", "t"]), dg.AssetKey(["amer", "sales_main", "t"])} <= keys
     assert {"group_emea", "group_amer"} <= {j.name for j in repo.get_all_jobs()}
+    assert {repo.asset_graph.get(k).group_name for k in keys} == {"emea__sales", "amer__sales"}
+
+    legacy = FivetranEstateTranslator(key_shape=KeyShape.GROUP_SCHEMA_TABLE)
+    old = build_fivetran_definitions(*_two_groups(), translator=legacy).get_repository_def()
+    assert {dg.AssetKey(["emea", "sales_main", "t"]), dg.AssetKey(["amer", "sales_main", "t"])} <= (
+        old.asset_graph.get_all_asset_keys()
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,7 +157,7 @@ def test_integrated_transformation_runs_once_all_its_tables_updated() -> None:
     )
     defs = build_fivetran_definitions(view, snap)
     instance = dg.DagsterInstance.ephemeral()
-    model = dg.AssetKey(["g", "analytics", "m"])
+    model = dg.AssetKey(["m"])
 
     def requested(cursor=None):
         result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
@@ -147,10 +165,10 @@ def test_integrated_transformation_runs_once_all_its_tables_updated() -> None:
 
     count, cursor = requested()
     assert count == 0
-    instance.report_runless_asset_event(dg.AssetMaterialization(dg.AssetKey(["g", "a_main", "t"])))
+    instance.report_runless_asset_event(dg.AssetMaterialization(dg.AssetKey(["a_main", "t"])))
     count, cursor = requested(cursor)
     assert count == 0  # only one of its two connections synced
-    instance.report_runless_asset_event(dg.AssetMaterialization(dg.AssetKey(["g", "b_main", "t"])))
+    instance.report_runless_asset_event(dg.AssetMaterialization(dg.AssetKey(["b_main", "t"])))
     count, cursor = requested(cursor)
     assert count == 1
     count, cursor = requested(cursor)

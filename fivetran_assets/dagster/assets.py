@@ -19,18 +19,20 @@ from fivetran_assets.dagster.runs import (
     run_sync,
     run_transformation,
 )
-from fivetran_assets.dagster.translator import (
-    SYNC_TAG,
-    ConnectionAssets,
-    TransformationAssets,
-    dashboard_url,
-)
+from fivetran_assets.dagster.specs import ConnectionAssets, TransformationAssets
+from fivetran_assets.dagster.translator import dashboard_url
 from fivetran_assets.dagster.waiting import PollingWaiter, SyncWaiter, TransformationWaiter
 from fivetran_assets.dagster.webhook_record import SYNC_ENDED_KEY
 from fivetran_assets.snapshot.store import TableSnapshot
-from fivetran_assets.snapshot.warehouse import TableStats, Warehouse, WarehouseError
+from fivetran_assets.snapshot.warehouse import (
+    SyncWindow,
+    TableStats,
+    Warehouse,
+    WarehouseError,
+)
 
 DURATION_KEY = "fivetran/sync_duration_seconds"
+ROWS_SYNCED_KEY = "fivetran/rows_synced"
 STARTED_KEY = "fivetran/sync_started_at"
 
 
@@ -102,12 +104,16 @@ def _resync_scope(ca: ConnectionAssets, names: list[str]) -> dict[str, list[str]
 
 
 def _describe(
-    warehouse: Warehouse | None, wanted: list[tuple[str, str]], log: Any
+    warehouse: Warehouse | None,
+    wanted: list[tuple[str, str]],
+    log: Any,
+    *,
+    window: SyncWindow | None = None,
 ) -> dict[tuple[str, str], TableStats]:
     if warehouse is None:
         return {}
     try:
-        return warehouse.describe(wanted)
+        return warehouse.describe(wanted, window=window)
     except WarehouseError as exc:
         log.warning(f"row counts unavailable: {exc}")
         return {}
@@ -146,7 +152,6 @@ def connection_multi_asset(
         check_specs=drift_check_specs(list(ca.tables)) if checks else None,
         can_subset=True,
         pool=pool,
-        op_tags={SYNC_TAG: "true"},
         description=f"Sync Fivetran connection `{view.name}` of group `{view.group}`.",
         config_schema=SYNC_CONFIG,
         required_resource_keys=_RESOURCES,
@@ -163,6 +168,7 @@ def connection_multi_asset(
             warehouse,
             [(t.destination_schema, t.destination_table) for t in tables.values()],
             context.log,
+            window=SyncWindow(outcome.previous_end, outcome.ended_at) if outcome else None,
         )
         for key, table in tables.items():
             st = stats.get((table.destination_schema, table.destination_table))
@@ -239,6 +245,8 @@ def _table_metadata(
     if st is not None and st.exists:
         meta["dagster/row_count"] = st.row_count
         meta["fivetran/active_row_count"] = st.active_row_count
+        if st.synced_rows is not None:
+            meta[ROWS_SYNCED_KEY] = st.synced_rows  # what this sync wrote, beside the total
         hashed = {c.name for c in table.columns if c.hashed}
         meta["dagster/column_schema"] = _table_schema(st, hashed)
     elif st is not None:
@@ -295,7 +303,7 @@ def transformation_multi_asset(
             raise _failure(exc) from exc
         built = set(outcome.transformation.output_model_names or ())
         warehouse = destination.get_warehouse(recorded=warehouse_default)
-        relations = {key: (key.path[-2], key.path[-1]) for key in ta.models}
+        relations = ta.relations()
         stats = _describe(warehouse, list(relations.values()), context.log)
         duration = (outcome.ended_at - outcome.started_at).total_seconds()
         for key, model in ta.models.items():
@@ -303,7 +311,7 @@ def transformation_multi_asset(
                 "fivetran/run_started_at": dg.MetadataValue.timestamp(outcome.started_at),
                 "fivetran/run_ended_at": dg.MetadataValue.timestamp(outcome.ended_at),
                 "fivetran/run_duration_seconds": max(0.0, duration),
-                "fivetran/in_output_models": model in built or not built,
+                "fivetran/in_output_models": model.name in built or not built,
             }
             st = stats.get(relations[key])
             if st is not None and st.exists:

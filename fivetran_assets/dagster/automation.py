@@ -6,6 +6,13 @@ transformations follow the seed's modes: integrated -> an automation condition t
 every upstream table has been updated since the models last ran; partially integrated -> that or
 a schedule; independent -> a schedule only.
 
+Names last: jobs are `sync_all`, `transform_all`, `pipeline` and `group_<group>` (after
+`job_prefix`); a schedule is named from what it does, never from its position:
+`<group>__sync_every_<n>m` for the connections of a group sharing a `sync_frequency` (with
+`_at_HHMM` for a daily time), `<group>__<connection>__sync_schedule` for a connection with its own
+`cron`, `<group>__<transformation>__transform_schedule` for a transformation's clock. Adding a
+cadence adds a schedule; it renames none, so none loses its on/off state.
+
 Sync jobs and sync schedules carry the run tag `fivetran_assets/sync` (`SYNC_RUN_TAG`), which the
 run queue's tag limits in `deploy/dagster.yaml` and the local instance (`stack/home.py`) bound;
 within a run, the executor runs at most `dagster.max_concurrent_syncs` sync steps at once.
@@ -19,7 +26,8 @@ from collections.abc import Callable, Sequence
 import dagster as dg
 
 from fivetran_assets.dagster.estate_view import ScheduledBy, TransformationMode, TransformationView
-from fivetran_assets.dagster.translator import SYNC_TAG, ConnectionAssets, TransformationAssets
+from fivetran_assets.dagster.specs import ConnectionAssets, TransformationAssets
+from fivetran_assets.dagster.translator import ident
 
 SYNC_RUN_TAG = "fivetran_assets/sync"  # run tag the instance's tag concurrency limits match
 SYNC_RUN_TAGS = {SYNC_RUN_TAG: "true"}
@@ -82,15 +90,10 @@ def _keys(items: Sequence[ConnectionAssets | TransformationAssets]) -> list[dg.A
 
 
 def _executor(limit: int | None) -> dg.ExecutorDefinition | None:
-    """At most `limit` steps at once (not the CPU count), and at most `limit` of them syncs."""
+    """At most `limit` steps at once (not the CPU count)."""
     if not limit:
         return None
-    return dg.multiprocess_executor.configured(
-        {
-            "max_concurrent": limit,
-            "tag_concurrency_limits": [{"key": SYNC_TAG, "limit": limit}],
-        }
-    )
+    return dg.multiprocess_executor.configured({"max_concurrent": limit})
 
 
 def build_jobs(
@@ -98,24 +101,26 @@ def build_jobs(
     transforms: Sequence[TransformationAssets],
     *,
     sync_limit: int | None,
+    job_prefix: str = "",
 ) -> list[dg.UnresolvedAssetJobDefinition]:
-    """`sync_all`, `transform_all`, `pipeline` and one `group_<name>` job per estate group."""
+    """`sync_all`, `transform_all`, `pipeline` and one `group_<name>` job per estate group,
+    each name after `job_prefix`."""
     executor = _executor(sync_limit)
     jobs = [
         dg.define_asset_job(
-            "sync_all",
+            f"{job_prefix}sync_all",
             selection=dg.AssetSelection.assets(*_keys(conns)),
             description="Sync every connection of the estate.",
             executor_def=executor,
             tags=SYNC_RUN_TAGS,
         ),
         dg.define_asset_job(
-            "transform_all",
+            f"{job_prefix}transform_all",
             selection=dg.AssetSelection.assets(*_keys(transforms)),
             description="Run every transformation of the estate.",
         ),
         dg.define_asset_job(
-            "pipeline",
+            f"{job_prefix}pipeline",
             selection=dg.AssetSelection.assets(*_keys(conns), *_keys(transforms)),
             description="Sync every connection, then run the transformations that read them.",
             executor_def=executor,
@@ -128,7 +133,7 @@ def build_jobs(
     for group, items in groups.items():
         jobs.append(
             dg.define_asset_job(
-                f"group_{group}",
+                f"{job_prefix}group_{group}",
                 selection=dg.AssetSelection.assets(*_keys(items)),
                 description=f"Sync the connections of group {group}, then its transformations.",
                 executor_def=executor,
@@ -138,27 +143,40 @@ def build_jobs(
     return jobs
 
 
+def _cadence_name(group: str, minutes: int, daily_sync_time: str | None) -> str:
+    at = f"_at_{daily_sync_time.replace(':', '')}" if daily_sync_time and minutes == 1440 else ""
+    return f"{group}__sync_every_{minutes}m{at}"
+
+
 def build_schedules(
-    conns: Sequence[ConnectionAssets], transforms: Sequence[TransformationAssets]
+    conns: Sequence[ConnectionAssets],
+    transforms: Sequence[TransformationAssets],
+    *,
+    prefix: str = "",
 ) -> list[dg.ScheduleDefinition]:
-    """Schedules for what Dagster schedules: connections by cadence, time-based transformations."""
-    by_cadence: dict[tuple[str, str], list[ConnectionAssets]] = defaultdict(list)
+    """Schedules for what Dagster schedules: connections by cadence, time-based transformations
+    (names in the module docstring, after `prefix`)."""
+    by_name: dict[str, tuple[str, list[ConnectionAssets]]] = defaultdict(lambda: ("", []))
     for ca in conns:
-        if ca.view.scheduled_by is ScheduledBy.DAGSTER and not ca.view.paused and ca.specs:
-            cron = ca.view.cron or frequency_cron(ca.view.sync_frequency, ca.view.daily_sync_time)
-            by_cadence[(ca.view.group, cron)].append(ca)
-    schedules: list[dg.ScheduleDefinition] = []
-    for index, ((group, cron), items) in enumerate(sorted(by_cadence.items())):
-        name = f"sync_{group}_schedule_{index}"
-        schedules.append(
-            dg.ScheduleDefinition(
-                name=name,
-                cron_schedule=cron,
-                target=dg.AssetSelection.assets(*_keys(items)),
-                description=f"Sync {len(items)} connection(s) of {group} on `{cron}`.",
-                tags=SYNC_RUN_TAGS,
-            )
+        view = ca.view
+        if view.scheduled_by is not ScheduledBy.DAGSTER or view.paused or not ca.specs:
+            continue
+        if view.cron:
+            name, cron = f"{view.group}__{view.name}__sync_schedule", view.cron
+        else:
+            name = _cadence_name(view.group, view.sync_frequency, view.daily_sync_time)
+            cron = frequency_cron(view.sync_frequency, view.daily_sync_time)
+        by_name[ident(name)] = (cron, [*by_name[ident(name)][1], ca])
+    schedules = [
+        dg.ScheduleDefinition(
+            name=f"{prefix}{name}",
+            cron_schedule=cron,
+            target=dg.AssetSelection.assets(*_keys(items)),
+            description=f"Sync {len(items)} connection(s) of {items[0].view.group} on `{cron}`.",
+            tags=SYNC_RUN_TAGS,
         )
+        for name, (cron, items) in sorted(by_name.items())
+    ]
     for ta in transforms:
         view = ta.view
         if view.scheduled_by is not ScheduledBy.DAGSTER or not ta.specs:
@@ -170,7 +188,7 @@ def build_schedules(
             continue
         schedules.append(
             dg.ScheduleDefinition(
-                name=f"transform_{view.group}_{view.name}_schedule",
+                name=prefix + ident(f"{view.group}__{view.name}__transform_schedule"),
                 cron_schedule=cron,
                 target=dg.AssetSelection.assets(*_keys([ta])),
                 description=f"Run transformation {view.name} on `{cron}` ({view.mode.value}).",

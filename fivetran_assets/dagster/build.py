@@ -38,7 +38,8 @@ from fivetran_assets.dagster.automation import build_jobs, build_schedules, mode
 from fivetran_assets.dagster.estate_view import EstateView, estate_view
 from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
 from fivetran_assets.dagster.sensors import build_polling_sensor
-from fivetran_assets.dagster.translator import ConnectionAssets, TransformationAssets, translate
+from fivetran_assets.dagster.specs import ConnectionAssets, TransformationAssets, translate
+from fivetran_assets.dagster.translator import FivetranEstateTranslator
 from fivetran_assets.dagster.webhook_sensor import build_webhook_sensor
 from fivetran_assets.dagster.webhook_waiter import (
     event_log_waiter_factory,
@@ -138,6 +139,8 @@ def build_fivetran_definitions(
     event_log: str | Path | None = None,
     estate: Any = None,
     snapshot_path: str | Path | None = None,
+    translator: FivetranEstateTranslator | None = None,
+    job_prefix: str = "",
 ) -> dg.Definitions:
     """The estate's assets, jobs, schedules and sensors; `event_log` is the receiver's log
     (module docstring). With `estate`, a schema change seen by the webhook sensor refreshes the
@@ -150,7 +153,9 @@ def build_fivetran_definitions(
             event_log_waiter_factory(event_log)
         )
         failure_reason = failure_reason or failure_reason_from_log(event_log)
-    conns, transforms = translate(view, snapshot, conditions=model_conditions(view.transformations))
+    conns, transforms = translate(
+        view, snapshot, conditions=model_conditions(view.transformations), translator=translator
+    )
     missing = [f"{c.view.group}/{c.view.name}" for c in conns if c.snapshot is None]
     if missing:
         log.warning(
@@ -206,8 +211,8 @@ def build_fivetran_definitions(
         )
     return dg.Definitions(
         assets=assets,
-        jobs=build_jobs(conns, transforms, sync_limit=view.sync_pool_limit),
-        schedules=build_schedules(conns, transforms),
+        jobs=build_jobs(conns, transforms, sync_limit=view.sync_pool_limit, job_prefix=job_prefix),
+        schedules=build_schedules(conns, transforms, prefix=job_prefix),
         sensors=sensors,
         resources=dict(resources) if resources is not None else default_resources(view),
     )

@@ -96,6 +96,7 @@ def estate_view(estate: Estate) -> EstateView:
     """Adapt a loaded estate (`fivetran_assets.estate.load_estate`) to the records above."""
     settings = estate.dagster
     prefix = tuple(settings.asset_key_prefix)
+    group_prefix = {g.name: (*prefix, *g.key_prefix) for g in estate.groups}
     connections = tuple(
         ConnectionView(
             group=c.group,
@@ -109,7 +110,7 @@ def estate_view(estate: Estate) -> EstateView:
             paused=c.paused,
             owners=c.owners,
             tags=dict(c.tags),
-            key_prefix=prefix,
+            key_prefix=group_prefix[g.name],
         )
         for g in estate.groups
         for c in g.connections
@@ -126,7 +127,7 @@ def estate_view(estate: Estate) -> EstateView:
             time_of_day=t.schedule.time_of_day,
             owners=t.owners,
             tags=dict(t.tags),
-            key_prefix=prefix,
+            key_prefix=group_prefix.get(t.group, prefix),
         )
         for t in estate.transformations()
     )

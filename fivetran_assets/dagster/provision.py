@@ -75,11 +75,13 @@ def _reconciler(config_path: str | None, fivetran: FivetranResource) -> Any:
 
 
 def _plan_metadata(plan: Any) -> dict[str, Any]:
-    from fivetran_assets.reconcile.render import plan_markdown
+    from fivetran_assets.reconcile.render import PLAN_JSON, plan_markdown
 
     counts = plan.counts()
     return {
         "plan": dg.MetadataValue.md(plan_markdown(plan)),
+        # The same plan as data, so a terminal (the demo) renders it to its own width.
+        PLAN_JSON: dg.MetadataValue.json(plan.to_dict()),
         **{name: dg.MetadataValue.int(value) for name, value in counts.items()},
     }
 

@@ -20,7 +20,8 @@ import dagster as dg
 
 from fivetran_assets.dagster.estate_view import ScheduledBy
 from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
-from fivetran_assets.dagster.translator import ConnectionAssets, dashboard_url
+from fivetran_assets.dagster.specs import ConnectionAssets
+from fivetran_assets.dagster.translator import dashboard_url
 from fivetran_assets.dagster.webhook_record import RunIdentity, unrecorded
 from fivetran_assets.snapshot.warehouse import Warehouse, WarehouseError
 

@@ -1,87 +1,114 @@
-"""Estate view + snapshot -> AssetSpecs: one spec per synced table and per dbt model.
+"""`FivetranEstateTranslator`: what one synced table or one dbt model looks like as an AssetSpec.
 
-Fetching (the snapshot) and translating (this module) are separate, as in dagster-fivetran, but
-translation is one pass over connections x tables with dictionary lookups: no spec filtering per
-connection, so a thousand connections of twenty tables load in time linear in their product.
+Subclass it and override `get_asset_spec(props)` as with dagster-fivetran's and dagster-dbt's
+translators; props are `FivetranTableProps` (the connection, the table with its source and
+destination names and columns, the destination) or `FivetranModelProps` (the transformation,
+the dbt model, the destination, and the keys it depends on, already translated).
+
+Default keys follow the ecosystem so history and lineage carry over:
+- a table is `[destination_schema, table]`, what dagster-fivetran 0.29 names it;
+- a model is what dagster-dbt names it by default: `meta.dagster.asset_key` when set, else
+  `[alias]` for a versioned model, else `[configured schema, name]` or `[name]`;
+- the estate's `dagster.asset_key_prefix` and the group's `key_prefix` come first.
+`KeyShape.GROUP_SCHEMA_TABLE` keeps the first release's `[group, schema, table]` keys for
+upgraders. Each connection and each transformation is its own asset group (`<group>__<name>`),
+and `dagster/table_name` is the fully qualified `database.schema.table`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from enum import StrEnum
+from typing import NamedTuple
 
 import dagster as dg
+from dagster._core.definitions.metadata import TableMetadataSet
 
-from fivetran_assets.dagster.estate_view import (
-    ConnectionView,
-    EstateView,
-    ScheduledBy,
-    TransformationView,
-)
-from fivetran_assets.snapshot.store import (
-    ConnectionSnapshot,
-    ModelSnapshot,
-    Snapshot,
-    TableSnapshot,
-    TransformationSnapshot,
-)
+from fivetran_assets.dagster.estate_view import ConnectionView, TransformationView
+from fivetran_assets.snapshot.store import ColumnSnapshot, ModelSnapshot, TableSnapshot
 
 SUBSET_NOTE = (
     "Fivetran syncs whole connections: materializing any subset of these tables runs one sync "
     "of the whole connection and records results for the selected tables only."
 )
-ConditionFactory = Callable[[Sequence[dg.AssetKey]], dg.AutomationCondition]
 FRESHNESS_GRACE = 2  # sync periods before a table counts as stale
-SYNC_TAG = "fivetran/sync"  # op tag bounding concurrent syncs within a run
 _NON_IDENT = re.compile(r"[^A-Za-z0-9_]")
 
 
-def op_name(kind: str, group: str, name: str) -> str:
-    """A valid, collision-safe op name: the group is part of it, so schemas may repeat."""
-    return _NON_IDENT.sub("_", f"fivetran_{kind}__{group}__{name}")
+class KeyShape(StrEnum):
+    """How default asset keys are shaped (`translation: {key_shape: ...}` in the component)."""
+
+    ECOSYSTEM = "ecosystem"  # tables as dagster-fivetran, models as dagster-dbt
+    GROUP_SCHEMA_TABLE = "group_schema_table"  # the first release: [group, schema, table]
+
+
+def ident(text: str) -> str:
+    """`text` as a valid Dagster name (ops, asset groups): other characters become `_`."""
+    return _NON_IDENT.sub("_", text)
 
 
 def dashboard_url(base: str, connection_id: str) -> str:
     return f"{base.rstrip('/')}/connectors/{connection_id}/status"
 
 
-def table_key(prefix: tuple[str, ...], group: str, schema: str, table: str) -> dg.AssetKey:
-    return dg.AssetKey([*prefix, group, schema, table])
+class DestinationProps(NamedTuple):
+    """The warehouse a group lands in; `database` qualifies table names when Fivetran shows it."""
+
+    group: str
+    service: str
+    database: str | None = None
+
+    def table_name(self, schema: str, table: str) -> str:
+        return f"{self.database}.{schema}.{table}" if self.database else f"{schema}.{table}"
 
 
-@dataclass(frozen=True)
-class ConnectionAssets:
-    """The specs of one connection, with what the materialization needs to map results back."""
+class FivetranTableProps(NamedTuple):
+    """One table a connection lands. `table.schema`/`.table` are the source's names,
+    `schema`/`name` the destination's (what the warehouse and the default key use)."""
 
-    view: ConnectionView
-    snapshot: ConnectionSnapshot | None
-    specs: tuple[dg.AssetSpec, ...]
-    tables: dict[dg.AssetKey, TableSnapshot]
-
-    @property
-    def op_name(self) -> str:
-        return op_name("sync", self.view.group, self.view.name)
-
-    @property
-    def connection_id(self) -> str | None:
-        return self.snapshot.id if self.snapshot else None
-
-
-@dataclass(frozen=True)
-class TransformationAssets:
-    view: TransformationView
-    snapshot: TransformationSnapshot | None
-    specs: tuple[dg.AssetSpec, ...]
-    models: dict[dg.AssetKey, str]  # key -> dbt model name
+    connection: ConnectionView
+    connection_id: str | None
+    table: TableSnapshot
+    destination: DestinationProps
+    dashboard_base_url: str
 
     @property
-    def op_name(self) -> str:
-        return op_name("transform", self.view.group, self.view.name)
+    def group(self) -> str:
+        return self.connection.group
+
+    @property
+    def schema(self) -> str:
+        return self.table.destination_schema
+
+    @property
+    def name(self) -> str:
+        return self.table.destination_table
+
+    @property
+    def columns(self) -> tuple[ColumnSnapshot, ...]:
+        return self.table.columns
 
 
-def column_schema(table: TableSnapshot) -> dg.TableSchema:
+class FivetranModelProps(NamedTuple):
+    """One dbt model a transformation builds; `deps` are its sources' and refs' asset keys."""
+
+    transformation: TransformationView
+    transformation_id: str | None
+    model: ModelSnapshot
+    destination: DestinationProps
+    deps: tuple[dg.AssetKey, ...] = ()
+
+    @property
+    def group(self) -> str:
+        return self.transformation.group
+
+
+AssetProps = FivetranTableProps | FivetranModelProps
+
+
+def _column_schema(columns: Sequence[ColumnSnapshot]) -> dg.TableSchema:
     return dg.TableSchema(
         columns=[
             dg.TableColumn(
@@ -90,187 +117,112 @@ def column_schema(table: TableSnapshot) -> dg.TableSchema:
                 description="SHA-256 hashed by Fivetran" if col.hashed else None,
                 tags={"fivetran/hashed": "true"} if col.hashed else None,
             )
-            for col in table.columns
+            for col in columns
         ]
     )
 
 
-def connection_specs(
-    view: ConnectionView, snap: ConnectionSnapshot | None, *, dashboard_base: str
-) -> ConnectionAssets:
-    """One spec per enabled table the snapshot recorded (disabled tables were never recorded)."""
-    kinds = {"fivetran", view.destination_service}
-    tags = {**view.tags, "fivetran/scheduled_by": view.scheduled_by.value}
-    base_meta: dict[str, object] = {
-        "fivetran/connection_name": view.name,
-        "fivetran/service": view.service,
-        "fivetran/sync_frequency_minutes": view.sync_frequency,
-        "fivetran/scheduled_by": view.scheduled_by.value,
-    }
-    if snap is not None:
-        base_meta["fivetran/connection_id"] = snap.id
-        base_meta["fivetran/dashboard_url"] = dg.MetadataValue.url(
-            dashboard_url(dashboard_base, snap.id)
-        )
-    description = (
-        f"Table synced by Fivetran connection `{view.name}` ({view.group}). " + SUBSET_NOTE
-    )
-    # Fivetran delays syncs under load: warn after one missed sync, fail after two.
-    freshness = dg.FreshnessPolicy.time_window(
-        fail_window=timedelta(minutes=FRESHNESS_GRACE * view.sync_frequency),
-        warn_window=timedelta(minutes=view.sync_frequency),
-    )
-    specs: list[dg.AssetSpec] = []
-    tables: dict[dg.AssetKey, TableSnapshot] = {}
-    for table in snap.tables if snap else ():
-        key = table_key(
-            view.key_prefix, view.group, table.destination_schema, table.destination_table
-        )
-        tables[key] = table
-        specs.append(
-            dg.AssetSpec(
-                key=key,
-                description=description,
-                group_name=view.group,
-                kinds=kinds,
-                owners=view.owners or None,
-                tags=tags,
-                freshness_policy=freshness,
-                metadata={
-                    **base_meta,
-                    "fivetran/source_table": f"{table.schema}.{table.table}",
-                    "dagster/table_name": f"{table.destination_schema}.{table.destination_table}",
-                    "dagster/column_schema": column_schema(table),
-                },
+class FivetranEstateTranslator:
+    """Turns table and model props into AssetSpecs; override `get_asset_spec` to change them."""
+
+    def __init__(self, *, key_shape: KeyShape = KeyShape.ECOSYSTEM) -> None:
+        self.key_shape = KeyShape(key_shape)
+
+    def get_asset_spec(self, props: AssetProps) -> dg.AssetSpec:
+        if isinstance(props, FivetranTableProps):
+            return self.get_table_spec(props)
+        return self.get_model_spec(props)
+
+    # -- keys --------------------------------------------------------------------------------
+
+    def get_table_key(self, props: FivetranTableProps) -> dg.AssetKey:
+        view = props.connection
+        if self.key_shape is KeyShape.GROUP_SCHEMA_TABLE:
+            return dg.AssetKey([*view.key_prefix, view.group, props.schema, props.name])
+        return dg.AssetKey([*view.key_prefix, props.schema, props.name])
+
+    def get_model_key(self, props: FivetranModelProps) -> dg.AssetKey:
+        view, model = props.transformation, props.model
+        if self.key_shape is KeyShape.GROUP_SCHEMA_TABLE:
+            return dg.AssetKey([*view.key_prefix, view.group, *model.relation])
+        if model.asset_key:
+            return dg.AssetKey([*view.key_prefix, *model.asset_key])
+        if model.version:
+            return dg.AssetKey([*view.key_prefix, model.alias or model.name])
+        if model.config_schema:
+            return dg.AssetKey([*view.key_prefix, model.config_schema, model.name])
+        return dg.AssetKey([*view.key_prefix, model.name])
+
+    # -- specs -------------------------------------------------------------------------------
+
+    def get_table_spec(self, props: FivetranTableProps) -> dg.AssetSpec:
+        view = props.connection
+        metadata: dict[str, object] = {
+            "fivetran/connection_name": view.name,
+            "fivetran/service": view.service,
+            "fivetran/sync_frequency_minutes": view.sync_frequency,
+            "fivetran/scheduled_by": view.scheduled_by.value,
+            "fivetran/source_table": f"{props.table.schema}.{props.table.table}",
+            **TableMetadataSet(
+                table_name=props.destination.table_name(props.schema, props.name),
+                column_schema=_column_schema(props.columns),
+            ),
+        }
+        if props.connection_id is not None:
+            metadata["fivetran/connection_id"] = props.connection_id
+            metadata["fivetran/dashboard_url"] = dg.MetadataValue.url(
+                dashboard_url(props.dashboard_base_url, props.connection_id)
             )
+        return dg.AssetSpec(
+            key=self.get_table_key(props),
+            description=(
+                f"Table synced by Fivetran connection `{view.name}` ({view.group}). " + SUBSET_NOTE
+            ),
+            group_name=ident(f"{view.group}__{view.name}"),
+            kinds={"fivetran", view.destination_service},
+            owners=view.owners or None,
+            tags={**view.tags, "fivetran/scheduled_by": view.scheduled_by.value},
+            # Fivetran delays syncs under load: warn after one missed sync, fail after two.
+            freshness_policy=dg.FreshnessPolicy.time_window(
+                fail_window=timedelta(minutes=FRESHNESS_GRACE * view.sync_frequency),
+                warn_window=timedelta(minutes=view.sync_frequency),
+            ),
+            metadata=metadata,
         )
-    return ConnectionAssets(view=view, snapshot=snap, specs=tuple(specs), tables=tables)
 
-
-def transformation_specs(
-    view: TransformationView,
-    snap: TransformationSnapshot | None,
-    *,
-    source_keys: dict[tuple[str, str, str], dg.AssetKey],
-    destination_service: str,
-    condition: ConditionFactory | None = None,
-) -> TransformationAssets:
-    """One spec per dbt model; deps are the tables its sources name and the models it refs.
-
-    `source_keys` maps (group, destination schema, table) to the table's asset key; a source the
-    estate does not sync stays a plain dep on `[group, schema, table]` so lineage is not lost.
-    """
-    if snap is None:
-        return TransformationAssets(view=view, snapshot=None, specs=(), models={})
-    ordered = _topological(snap.models)
-    by_name = {m.name: table_key(view.key_prefix, view.group, m.schema, m.name) for m in ordered}
-    tables = {
-        source_keys.get(
-            (view.group, schema, table), table_key(view.key_prefix, view.group, schema, table)
-        )
-        for m in ordered
-        for schema, table in m.sources
-    }
-    # One condition for every model: a transformation runs all of its models together.
-    automation_condition = condition(sorted(tables, key=str)) if condition else None
-    tags = {**view.tags, "fivetran/scheduled_by": view.scheduled_by.value}
-    specs: list[dg.AssetSpec] = []
-    models: dict[dg.AssetKey, str] = {}
-    for model in ordered:
-        key = by_name[model.name]
-        deps = [
-            source_keys.get(
-                (view.group, schema, table), table_key(view.key_prefix, view.group, schema, table)
-            )
-            for schema, table in model.sources
-        ]
-        deps.extend(by_name[ref] for ref in model.refs if ref in by_name)
-        models[key] = model.name
-        meta: dict[str, object] = {
-            "dagster/table_name": f"{model.schema}.{model.name}",
+    def get_model_spec(self, props: FivetranModelProps) -> dg.AssetSpec:
+        view, model = props.transformation, props.model
+        metadata: dict[str, object] = {
             "fivetran/transformation": view.name,
             "fivetran/scheduled_by": view.scheduled_by.value,
             "dbt/unique_id": model.unique_id,
-        }
-        if snap.id:
-            meta["fivetran/transformation_id"] = snap.id
-        if model.columns:
-            meta["dagster/column_schema"] = dg.TableSchema(
-                columns=[dg.TableColumn(name=c, type="unknown") for c in model.columns]
-            )
-        specs.append(
-            dg.AssetSpec(
-                key=key,
-                deps=deps,
-                description=(
-                    model.description
-                    or f"dbt model `{model.name}` built by transformation `{view.name}`."
+            **TableMetadataSet(
+                table_name=props.destination.table_name(*model.relation),
+                column_schema=(
+                    dg.TableSchema(
+                        columns=[dg.TableColumn(name=c, type="unknown") for c in model.columns]
+                    )
+                    if model.columns
+                    else None
                 ),
-                group_name=view.group,
-                kinds={"fivetran", "dbt", destination_service},
-                owners=view.owners or None,
-                tags=tags,
-                metadata=meta,
-                automation_condition=automation_condition,
-            )
+            ),
+        }
+        if props.transformation_id:
+            metadata["fivetran/transformation_id"] = props.transformation_id
+        return dg.AssetSpec(
+            key=self.get_model_key(props),
+            deps=props.deps,
+            description=(
+                model.description
+                or f"dbt model `{model.name}` built by transformation `{view.name}`."
+            ),
+            group_name=ident(f"{view.group}__{view.name}"),
+            kinds={"fivetran", "dbt", props.destination.service},
+            owners=view.owners or None,
+            tags={**view.tags, "fivetran/scheduled_by": view.scheduled_by.value},
+            metadata={k: v for k, v in metadata.items() if v is not None},
         )
-    return TransformationAssets(view=view, snapshot=snap, specs=tuple(specs), models=models)
 
 
-def _topological(models: tuple[ModelSnapshot, ...]) -> list[ModelSnapshot]:
-    """Models after the models they ref: a multi-asset must yield results in that order."""
-    by_name = {m.name: m for m in models}
-    done: dict[str, ModelSnapshot] = {}
-    visiting: set[str] = set()
-
-    def visit(model: ModelSnapshot) -> None:
-        if model.name in done or model.name in visiting:
-            return
-        visiting.add(model.name)
-        for ref in model.refs:
-            if ref in by_name:
-                visit(by_name[ref])
-        done[model.name] = model
-
-    for model in models:
-        visit(model)
-    return list(done.values())
-
-
-def translate(
-    view: EstateView,
-    snapshot: Snapshot | None,
-    *,
-    conditions: Mapping[tuple[str, str], ConditionFactory] | None = None,
-) -> tuple[list[ConnectionAssets], list[TransformationAssets]]:
-    """All specs of the estate, in config order."""
-    conns = [
-        connection_specs(
-            c,
-            snapshot.connection(c.group, c.name) if snapshot else None,
-            dashboard_base=view.dashboard_base_url,
-        )
-        for c in view.connections
-    ]
-    source_keys: dict[tuple[str, str, str], dg.AssetKey] = {}
-    dest_service: dict[str, str] = {}
-    for ca in conns:
-        dest_service.setdefault(ca.view.group, ca.view.destination_service)
-        for key, table in ca.tables.items():
-            source_keys[(ca.view.group, table.destination_schema, table.destination_table)] = key
-    conditions = conditions or {}
-    transforms = [
-        transformation_specs(
-            t,
-            snapshot.transformation(t.group, t.name) if snapshot else None,
-            source_keys=source_keys,
-            destination_service=dest_service.get(t.group, "warehouse"),
-            condition=conditions.get((t.group, t.name)),
-        )
-        for t in view.transformations
-    ]
-    return conns, transforms
-
-
-def scheduled_by_dagster(ca: ConnectionAssets) -> bool:
-    return ca.view.scheduled_by is ScheduledBy.DAGSTER
+SpecHook = Callable[[dg.AssetSpec, AssetProps], dg.AssetSpec]
+"""Applied to each spec after the translator (the component's `key_prefix` and `translation`)."""

@@ -19,11 +19,8 @@ from typing import Any
 import dagster as dg
 
 from fivetran_assets.dagster.estate_view import ScheduledBy, TransformationMode
-from fivetran_assets.dagster.translator import (
-    ConnectionAssets,
-    TransformationAssets,
-    dashboard_url,
-)
+from fivetran_assets.dagster.specs import ConnectionAssets, TransformationAssets
+from fivetran_assets.dagster.translator import dashboard_url
 from fivetran_assets.dagster.webhook_record import (
     RUN_ENDED_KEY,
     RUN_ID_KEY,
@@ -329,7 +326,7 @@ class EventHandler:
             return  # the Dagster run that started it records its models
         identity = RunIdentity.transformation(event.created, event.transformation_run_id)
         keys = unrecorded(self.instance, list(ta.models), identity)
-        relations = {key: (key.path[-2], key.path[-1]) for key in keys}
+        relations = ta.relations(keys)
         stats = self.stats(ta.view.group, list(relations.values())) if keys else {}
         for key in keys:
             meta: dict[str, Any] = {

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from fivetran_assets.dagster.translator import ConnectionAssets
+from fivetran_assets.dagster.specs import ConnectionAssets
 from fivetran_assets.snapshot.warehouse import (
     DuckDBWarehouse,
     PostgresWarehouse,

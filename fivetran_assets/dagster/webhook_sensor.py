@@ -33,7 +33,7 @@ import dagster as dg
 
 from fivetran_assets.dagster.estate_view import EstateView
 from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
-from fivetran_assets.dagster.translator import ConnectionAssets, TransformationAssets
+from fivetran_assets.dagster.specs import ConnectionAssets, TransformationAssets
 from fivetran_assets.dagster.webhook_handler import (
     HANDLED_EVENTS,
     EstateIndex,
@@ -184,7 +184,7 @@ def build_webhook_definitions(
     `snapshot_path` (default location when None); row counts come from the destinations the
     snapshot recorded unless `warehouses` is given.
     """
-    from fivetran_assets.dagster.translator import translate
+    from fivetran_assets.dagster.specs import translate
     from fivetran_assets.dagster.webhook_schema import snapshot_refresher
     from fivetran_assets.snapshot.warehouse import warehouse_for
 

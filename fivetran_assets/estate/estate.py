@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fivetran_assets.estate.errors import EstateError, Location, Problem, did_you_mean
+from fivetran_assets.estate.checks import checked_url
+from fivetran_assets.estate.errors import (
+    EstateError,
+    Location,
+    MissingCredentialsError,
+    Problem,
+    did_you_mean,
+)
 from fivetran_assets.estate.models import (
     Account,
     ColumnRule,
@@ -147,6 +154,7 @@ class Group:
     tags: Mapping[str, str] = field(default_factory=dict)
     path: str = ""
     location: Location | None = None
+    key_prefix: tuple[str, ...] = ()
 
     def connection(self, name: str) -> Connection:
         for connection in self.connections:
@@ -277,14 +285,20 @@ class Estate:
         value = resolve(
             self.account.base_url, self.environment(variables), where="account.base_url"
         )
-        return value.reveal() if isinstance(value, Secret) else value
+        url = value.reveal() if isinstance(value, Secret) else value
+        return checked_url(url, where="account.base_url")
 
     def credentials(self, variables: Mapping[str, str] | None = None) -> tuple[Secret, Secret]:
         """(api_key, api_secret) read from the variables the account section names."""
         environment = self.environment(variables)
         missing = self._missing_credentials(environment)
         if missing:
-            raise EstateError(missing)
+            names = [
+                name
+                for name in (self.account.api_key_env, self.account.api_secret_env)
+                if name not in environment.variables
+            ]
+            raise MissingCredentialsError(missing, variables=names)
         key_env, secret_env = self.account.api_key_env, self.account.api_secret_env
         return (
             Secret(environment.variables[key_env], f"${{env:{key_env}}}"),

@@ -79,10 +79,15 @@ class Account(Strict):
     read_timeout: float = Field(60.0, gt=0, description="Seconds.")
 
 
+KeyPart = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")]
+
+
 class DagsterSettings(Strict):
     """Defaults for the Dagster face: asset keys, owners, tags and who schedules by default."""
 
-    asset_key_prefix: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")]] = []
+    asset_key_prefix: list[KeyPart] = Field(
+        [], description="Prepended to every asset key of the estate."
+    )
     owners: list[Owner] = []
     tags: Tags = {}
     scheduled_by: ScheduledBy = ScheduledBy.FIVETRAN
@@ -277,6 +282,11 @@ class GroupModel(Strict):
     transformations: list[TransformationModel] = []
     owners: list[Owner] | None = None
     tags: Tags | None = None
+    key_prefix: list[KeyPart] = Field(
+        [],
+        description="Prepended to this group's asset keys: tells apart two groups that land "
+        "tables of the same destination schema and name.",
+    )
 
 
 class EstateFile(Strict):

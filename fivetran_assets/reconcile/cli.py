@@ -24,22 +24,30 @@ def _reconciler(config: str, *, workers: int | None = None) -> Any:
     """Load the estate (no API call), then build the client and the reconciler."""
     from fivetran_assets.estate import EstateError, load_estate
     from fivetran_assets.estate.connect import client_for
+    from fivetran_assets.estate.errors import MissingCredentialsError
     from fivetran_assets.reconcile.service import Reconciler
+    from fivetran_assets.stack.env import command_environment
 
     try:
         estate = load_estate(config)
-        return Reconciler(estate, client_for(estate), workers=workers)
+        environment = command_environment(estate)
+        return Reconciler(
+            estate, client_for(estate, environment), environment=environment, workers=workers
+        )
+    except MissingCredentialsError as exc:
+        raise click.ClickException(str(exc)) from None
     except EstateError as exc:
-        raise click.ClickException(f"invalid config:\n{exc}") from None
+        raise click.ClickException(str(exc)) from None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
 
 
 def _print_plan(console: Any, plan: Any) -> None:
-    from fivetran_assets.reconcile.render import plan_tables
+    """The plan as the terminal's width allows (a list below 100 columns), then its summary."""
+    from fivetran_assets.reconcile.render import render_plan
 
-    for table in plan_tables(plan):
-        console.print(table)
+    for part in render_plan(plan, width=console.width):
+        console.print(part)
     console.print(plan.summary(), style="bold")
 
 

@@ -260,3 +260,35 @@ class Plan:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, indent=2, default=str)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        """The plan `to_dict` wrote (as a run's metadata carries it), for rendering again."""
+        actions = {c.action.value: c for c in (Create, Update, Delete)}
+        changes = tuple(
+            actions[c["action"]](
+                Kind(c["kind"]),
+                c["group"],
+                c.get("name") or "",
+                tuple(
+                    FieldDiff(f["path"], secret=True, reason=f.get("reason", ""))
+                    if f.get("secret")
+                    else FieldDiff(f["path"], f.get("old"), f.get("new"))
+                    for f in c.get("fields", ())
+                ),
+                live_id=c.get("id"),
+                replace=bool(c.get("replace")),
+            )
+            for c in data.get("changes", ())
+        )
+        return cls(
+            changes=changes,
+            unmanaged=tuple(
+                Unmanaged(Kind(u["kind"]), u["group"], u.get("name") or "", u["id"])
+                for u in data.get("unmanaged", ())
+            ),
+            warnings=tuple(
+                PlanWarning(Kind(w["kind"]), w["group"], w.get("name") or "", w["message"])
+                for w in data.get("warnings", ())
+            ),
+        )

@@ -26,7 +26,8 @@ from fivetran_assets.reconcile.diff import compute_plan
 from fivetran_assets.reconcile.executor import TaskResult
 from fivetran_assets.reconcile.fingerprints import FingerprintStore
 from fivetran_assets.reconcile.plan import Plan
-from fivetran_assets.reconcile.reader import LiveEstate, read_estate
+from fivetran_assets.reconcile.reader import AmbiguousIdentityError, LiveEstate, read_estate
+from fivetran_assets.reconcile.render import apply_summary
 from fivetran_assets.snapshot.store import write_snapshot
 
 logger = logging.getLogger("fivetran_assets.reconcile")
@@ -48,6 +49,7 @@ class ApplyReport:
     result: ApplyResult
     verification: Plan | None
     verify_error: str | None = None
+    plan: Plan | None = None  # the plan applied, for the summary
 
     @property
     def verified(self) -> bool:
@@ -58,13 +60,13 @@ class ApplyReport:
         return self.result.ok and self.verified
 
     def describe(self) -> str:
-        counts = self.result.counts()
-        head = (
-            f"Applied: {counts['done']} done, {counts['failed']} failed, "
-            f"{counts['skipped']} skipped."
-        )
+        head = apply_summary(self.plan or Plan(), self.result)
         if self.verified:
             return head + " Verified: a fresh plan is empty; the live estate matches the config."
+        if self.verification is None:
+            done = self.result.counts()["done"]
+            reason = self.verify_error or "the live estate could not be read"
+            return f"{head} applied {done} changes; could not verify: {reason}; run plan"
         return (
             head + f" Not converged: a fresh plan still has changes ({self.verification.summary()})"
         )
@@ -140,9 +142,9 @@ class Reconciler:
             on_result=on_result,
         )
         try:
-            report = ApplyReport(result, self.plan(prune=prune))
-        except FivetranError as exc:
-            report = ApplyReport(result, None, str(exc))
+            report = ApplyReport(result, self.plan(prune=prune), plan=plan)
+        except (FivetranError, AmbiguousIdentityError) as exc:
+            report = ApplyReport(result, None, str(exc), plan=plan)
         if report.ok and not plan.is_empty and self.refresh_snapshot:
             write_snapshot_if_available(self.estate, self.client, path=self._snapshot_path)
         return report

@@ -90,7 +90,9 @@ def parse_project(path: Path, *, default_schema: str, timeout: float = 300) -> l
 
 
 def models_from_manifest(manifest: dict[str, Any]) -> list[ModelSnapshot]:
-    """Enabled models with their sources (as destination relations) and refs (model names)."""
+    """Enabled models with their sources (as destination relations) and refs (model names),
+    and what dagster-dbt names them by (configured schema, version, `meta.dagster.asset_key`).
+    """
     nodes = manifest.get("nodes", {})
     sources = manifest.get("sources", {})
     models = []
@@ -98,9 +100,13 @@ def models_from_manifest(manifest: dict[str, Any]) -> list[ModelSnapshot]:
         if node.get("resource_type") != "model":
             continue
         depends = node.get("depends_on", {}).get("nodes", [])
+        config = node.get("config") or {}
+        meta = config.get("meta") or node.get("meta") or {}
+        asset_key = (meta.get("dagster") or {}).get("asset_key")
+        alias = node.get("alias")
         models.append(
             ModelSnapshot(
-                name=node.get("alias") or node["name"],
+                name=node["name"],
                 schema=node["schema"],
                 unique_id=uid,
                 sources=tuple(
@@ -109,13 +115,17 @@ def models_from_manifest(manifest: dict[str, Any]) -> list[ModelSnapshot]:
                     if d in sources
                 ),
                 refs=tuple(
-                    nodes[d].get("alias") or nodes[d]["name"]
+                    nodes[d]["name"]
                     for d in depends
                     if d in nodes and nodes[d].get("resource_type") == "model"
                 ),
                 description=node.get("description") or "",
-                materialized=(node.get("config") or {}).get("materialized"),
+                materialized=config.get("materialized"),
                 columns=tuple(node.get("columns", {})),
+                alias=alias if alias and alias != node["name"] else None,
+                config_schema=config.get("schema"),
+                version=str(node["version"]) if node.get("version") is not None else None,
+                asset_key=tuple(str(p) for p in asset_key) if asset_key else None,
             )
         )
     return models

@@ -90,10 +90,33 @@ class GroupSnapshot:
     destination_service: str
     destination_config: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def database(self) -> str | None:
+        return destination_database(self.destination_service, self.destination_config)
+
+
+# Which config field names the database (catalog, project) that qualifies a table's name.
+_DATABASE_FIELD = {"big_query": "project_id", "bigquery": "project_id", "databricks": "catalog"}
+
+
+def destination_database(service: str, config: dict[str, Any]) -> str | None:
+    """The first part of `database.schema.table` in a destination, when Fivetran shows it:
+    a DuckDB file's catalog is its file name without extension."""
+    if service == "duckdb":
+        path = config.get("path")
+        return Path(str(path)).stem if path else None
+    value = config.get(_DATABASE_FIELD.get(service, "database"))
+    return str(value) if value not in (None, "", "******") else None
+
 
 @dataclass(frozen=True)
 class ModelSnapshot:
-    """A dbt model: its relation and what it reads (sources as destination relations, refs)."""
+    """A dbt model: its relation and what it reads (sources as destination relations, refs).
+
+    `name` is dbt's node name; the relation it builds is `schema`.`alias` (alias None: the
+    name). `config_schema`, `version` and `asset_key` (the model's `meta.dagster.asset_key`)
+    are what dagster-dbt derives its default asset key from.
+    """
 
     name: str
     schema: str
@@ -103,6 +126,15 @@ class ModelSnapshot:
     description: str = ""
     materialized: str | None = None
     columns: tuple[str, ...] = ()
+    alias: str | None = None
+    config_schema: str | None = None
+    version: str | None = None
+    asset_key: tuple[str, ...] | None = None
+
+    @property
+    def relation(self) -> tuple[str, str]:
+        """(schema, table) of what the model builds in the warehouse."""
+        return self.schema, self.alias or self.name
 
 
 @dataclass(frozen=True)
@@ -256,6 +288,10 @@ def _transformation_json(t: TransformationSnapshot) -> dict[str, Any]:
                 "description": m.description,
                 "materialized": m.materialized,
                 "columns": list(m.columns),
+                "alias": m.alias,
+                "config_schema": m.config_schema,
+                "version": m.version,
+                "asset_key": list(m.asset_key) if m.asset_key else None,
             }
             for m in t.models
         ],
@@ -277,6 +313,10 @@ def _transformation_from(t: dict[str, Any]) -> TransformationSnapshot:
                 description=m.get("description") or "",
                 materialized=m.get("materialized"),
                 columns=tuple(m.get("columns", ())),
+                alias=m.get("alias"),
+                config_schema=m.get("config_schema"),
+                version=m.get("version"),
+                asset_key=tuple(m["asset_key"]) if m.get("asset_key") else None,
             )
             for m in t.get("models", ())
         ),

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fivetran_assets.stack.settings import StackSettings
+from fivetran_assets.stack.settings import BASE_URL_ENV, StackSettings
 
 CREDENTIALS_FILE = "credentials.json"
 
@@ -80,7 +80,7 @@ def load_or_create_credentials(state_dir: Path) -> Credentials:
 def stack_env(settings: StackSettings, creds: Credentials) -> dict[str, str]:
     """The environment variables the config, the CLI and Dagster read, for the local stack."""
     return {
-        "FIVETRAN_BASE_URL": settings.emulator_url,
+        BASE_URL_ENV: settings.emulator_url,
         "FIVETRAN_API_KEY": creds.api_key,
         "FIVETRAN_API_SECRET": creds.api_secret,
         "FIVETRAN_ASSETS_DEMO_DIR": str(settings.demo_path),

@@ -23,7 +23,6 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO
 
 from fivetran_assets.stack.ports import require_free_port
 from fivetran_assets.stack.settings import StackSettings
@@ -200,12 +199,9 @@ class ServiceManager:
         found = (self.read(p.stem) for p in sorted(self.settings.run_dir.glob("*.pid")))
         return [r for r in found if r is not None]
 
-    def start(self, spec: ServiceSpec, *, output: IO[bytes] | None = None) -> Started:
-        """Start `spec` detached (or find it already running and healthy) and wait for health.
-
-        `output` None sends the service's output to its log file; a stream (the terminal, for
-        `dagster dev`) is used as is.
-        """
+    def start(self, spec: ServiceSpec) -> Started:
+        """Start `spec` detached (or find it already running and healthy) and wait for health;
+        its output goes to its log file."""
         existing = self.read(spec.name)
         if existing is not None:
             if is_ours(existing):
@@ -226,8 +222,8 @@ class ServiceManager:
                 cwd=spec.cwd or self.settings.project_root,
                 env={**os.environ, **spec.env},
                 stdin=subprocess.DEVNULL,
-                stdout=output or log_file,
-                stderr=subprocess.STDOUT if output is None else output,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
                 preexec_fn=_default_sigint,
             )

@@ -30,29 +30,31 @@ def test_loading_definitions_makes_no_api_call(demo: Demo, tmp_path) -> None:
     keys = graph.get_all_asset_keys()
     for dept in DEPARTMENTS:
         for table in ("employees", "expenses", "tickets", "audit_log"):
-            assert dg.AssetKey(["departments", f"{dept}_main", table]) in keys
-        assert dg.AssetKey(["departments", f"{dept}_main", "payroll"]) not in keys
-    assert not any(k.path[1] == "analytics" for k in keys)  # models come from dbt parse
+            assert dg.AssetKey([f"{dept}_main", table]) in keys
+        assert dg.AssetKey([f"{dept}_main", "payroll"]) not in keys
+    assert not any(len(k.path) == 1 for k in keys)  # models come from dbt parse
 
     models = load_fivetran_definitions(ROOT / "config", demo.snapshot_path).get_repository_def()
     graph = models.asset_graph
-    stg = graph.get(dg.AssetKey(["departments", "analytics", "stg_employees"]))
-    assert set(stg.parent_keys) == {
-        dg.AssetKey(["departments", f"{d}_main", "employees"]) for d in DEPARTMENTS
-    }
-    headcount = graph.get(dg.AssetKey(["departments", "analytics", "headcount_by_department"]))
-    assert dg.AssetKey(["departments", "analytics", "stg_employees"]) in headcount.parent_keys
+    stg = graph.get(dg.AssetKey(["stg_employees"]))
+    assert set(stg.parent_keys) == {dg.AssetKey([f"{d}_main", "employees"]) for d in DEPARTMENTS}
+    headcount = graph.get(dg.AssetKey(["headcount_by_department"]))
+    assert dg.AssetKey(["stg_employees"]) in headcount.parent_keys
     assert headcount.automation_condition is not None  # integrated, scheduled by dagster
+    assert headcount.group_name == "departments__department_models"
+    assert headcount.metadata["dagster/table_name"] == "warehouse.analytics.headcount_by_department"
     assert api_requests(demo, start)[0] == []
     graph = repo.asset_graph
 
     jobs = {j.name for j in repo.get_all_jobs()}
     assert {"sync_all", "transform_all", "pipeline", "group_departments"} <= jobs
-    assert [s.cron_schedule for s in repo.schedule_defs] == ["0 */6 * * *"]
+    assert [(s.name, s.cron_schedule) for s in repo.schedule_defs] == [
+        ("departments__sync_every_360m", "0 */6 * * *")
+    ]
 
-    spec = graph.get(dg.AssetKey(["departments", "sales_main", "employees"]))
+    spec = graph.get(dg.AssetKey(["sales_main", "employees"]))
     meta = spec.metadata
-    assert meta["dagster/table_name"] == "sales_main.employees"
+    assert meta["dagster/table_name"] == "warehouse.sales_main.employees"  # the DuckDB catalog
     columns = {c.name: c for c in meta["dagster/column_schema"].columns}
     assert "ssn" not in columns and columns["email"].tags == {"fivetran/hashed": "true"}
     assert columns["id"].type != "unknown"  # types read from the warehouse at refresh
@@ -60,7 +62,7 @@ def test_loading_definitions_makes_no_api_call(demo: Demo, tmp_path) -> None:
     assert list(spec.owners) == ["team:data-platform"]
     assert spec.tags["domain"] == "departments"
     assert meta["fivetran/connection_id"] == demo.connection_ids["sales"]
-    assert spec.group_name == "departments"
+    assert spec.group_name == "departments__sales"
 
 
 def test_refresh_command_writes_the_snapshot(demo: Demo, tmp_path) -> None:

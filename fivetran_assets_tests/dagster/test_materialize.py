@@ -62,20 +62,20 @@ def test_pipeline_syncs_every_table_then_builds_models(demo: Demo) -> None:
     mats = _materialized(result)
     for dept in DEPARTMENTS:
         for table in ("employees", "expenses", "tickets", "audit_log"):
-            meta = mats[dg.AssetKey(["departments", f"{dept}_main", table])]
+            meta = mats[dg.AssetKey([f"{dept}_main", table])]
             assert meta["dagster/row_count"].value == _count(demo, f"{dept}_main", table) > 0
             assert meta["fivetran/sync_duration_seconds"].value >= 0
-        assert dg.AssetKey(["departments", f"{dept}_main", "payroll"]) not in mats
-        schema = mats[dg.AssetKey(["departments", f"{dept}_main", "employees"])]
+        assert dg.AssetKey([f"{dept}_main", "payroll"]) not in mats
+        schema = mats[dg.AssetKey([f"{dept}_main", "employees"])]
         names = [c.name for c in schema["dagster/column_schema"].value.columns]
         assert names == _columns(demo, f"{dept}_main", "employees") and "ssn" not in names
-    model = mats[dg.AssetKey(["departments", "analytics", "stg_employees"])]
+    model = mats[dg.AssetKey(["stg_employees"])]
     assert model["dagster/row_count"].value == _count(demo, "analytics", "stg_employees") > 0
 
 
 def test_subset_syncs_the_connection_and_records_only_selected_tables(demo: Demo) -> None:
     defs = demo.definitions()
-    key = dg.AssetKey(["departments", "sales_main", "tickets"])
+    key = dg.AssetKey(["sales_main", "tickets"])
     job = defs.get_implicit_global_asset_job_def().get_subset(asset_selection={key})
     before = demo.client.get_connection(demo.connection_ids["sales"]).succeeded_at
     result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
@@ -153,7 +153,7 @@ def test_rescheduled_sync_is_waited_for_then_recorded(demo: Demo) -> None:
         )
 
     defs = demo.definitions(waiter_factory=waiter)
-    key = dg.AssetKey(["departments", "sales_main", "employees"])
+    key = dg.AssetKey(["sales_main", "employees"])
     job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={key})
     result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
     assert result.success
@@ -168,7 +168,7 @@ def test_broken_connection_runs_setup_tests_then_fails_with_their_messages(demo:
     source.rename(moved)
     try:
         assert str(demo.client.test_connection(cid).status.setup_state).endswith("broken")
-        key = dg.AssetKey(["departments", "marketing_main", "tickets"])
+        key = dg.AssetKey(["marketing_main", "tickets"])
         defs = demo.definitions()
         job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={key})
         result = job.execute_in_process(
@@ -214,7 +214,7 @@ def test_transformation_failure_and_full_refresh(demo: Demo) -> None:
     ok = _run(demo, "transform_all", config={"ops": {op: {"config": {"full_refresh": True}}}})
     assert ok.success
     mats = _materialized(ok)
-    audit = mats[dg.AssetKey(["departments", "analytics", "audit_events"])]
+    audit = mats[dg.AssetKey(["audit_events"])]
     assert audit["dagster/row_count"].value == _count(demo, "analytics", "audit_events") > 0
 
 
@@ -224,7 +224,7 @@ def test_schema_drift_check_and_freshness_policy(demo: Demo) -> None:
     checks_job = dg.define_asset_job("run_checks", selection=dg.AssetSelection.all_asset_checks())
     defs = dg.Definitions.merge(demo.definitions(), dg.Definitions(jobs=[checks_job]))
     instance = dg.DagsterInstance.ephemeral()
-    key = dg.AssetKey(["departments", "sales_main", "tickets"])
+    key = dg.AssetKey(["sales_main", "tickets"])
     policy = defs.get_repository_def().asset_graph.get(key).freshness_policy
     assert policy.fail_window.to_timedelta().total_seconds() == 2 * 360 * 60
 
@@ -252,7 +252,7 @@ def test_failed_sync_says_why_and_where(demo: Demo) -> None:
     cid = demo.connection_ids["finance"]
     reason = "Permission denied on table tickets (injected)"
     _local(demo, f"/_local/connections/{cid}/next-sync", {"outcome": "fail", "reason": reason})
-    key = dg.AssetKey(["departments", "finance_main", "tickets"])
+    key = dg.AssetKey(["finance_main", "tickets"])
     job = (
         demo.definitions().resolve_implicit_global_asset_job_def().get_subset(asset_selection={key})
     )

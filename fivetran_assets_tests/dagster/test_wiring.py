@@ -123,7 +123,6 @@ def test_executor_runs_at_most_max_concurrent_syncs_steps() -> None:
     executor = defs.resolve_job_def("sync_all").executor_def
     config = executor.config_schema.resolve_config({}).value["config"]
     assert config["max_concurrent"] == 3  # not the CPU count
-    assert config["tag_concurrency_limits"][0]["limit"] == 3
 
 
 def test_default_resources_follow_the_account_section(monkeypatch: pytest.MonkeyPatch) -> None:

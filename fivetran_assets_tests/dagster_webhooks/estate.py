@@ -22,7 +22,7 @@ from fivetran_assets.dagster.estate_view import (
     TransformationView,
 )
 from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
-from fivetran_assets.dagster.translator import translate
+from fivetran_assets.dagster.specs import translate
 from fivetran_assets.snapshot.store import (
     ColumnSnapshot,
     ConnectionSnapshot,
@@ -104,7 +104,8 @@ def small_estate() -> tuple[list, list]:
 
 
 def key(*path: str) -> dg.AssetKey:
-    return dg.AssetKey([GROUP, *path])
+    """A table's key (`schema`, `table`) or a model's (its name)."""
+    return dg.AssetKey(list(path))
 
 
 @dataclass

@@ -57,7 +57,7 @@ class Live:
         )
 
     def assets(self) -> tuple[list, list]:
-        from fivetran_assets.dagster.translator import translate
+        from fivetran_assets.dagster.specs import translate
 
         return translate(self.view, self.snapshot)
 

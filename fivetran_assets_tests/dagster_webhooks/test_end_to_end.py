@@ -47,8 +47,8 @@ def test_fivetran_run_syncs_are_recorded_and_integrated_run_requested(live: Live
     live.schedule_by_fivetran(*AUTO)
     for name in ("engineering", "finance"):  # Dagster-scheduled: stands in for their runs
         live.client.sync_connection(live.connection_ids[name])
-    wanted = {dg.AssetKey(["departments", f"{d}_main", tb]) for d in AUTO for tb in TABLES}
-    models = {dg.AssetKey(["departments", "analytics", "stg_employees"])}
+    wanted = {dg.AssetKey([f"{d}_main", tb]) for d in AUTO for tb in TABLES}
+    models = {dg.AssetKey(["stg_employees"])}
     recorded: set[dg.AssetKey] = set()
     requests: list[dg.RunRequest] = []
     deadline = time.monotonic() + 40
@@ -60,14 +60,14 @@ def test_fivetran_run_syncs_are_recorded_and_integrated_run_requested(live: Live
     assert wanted <= recorded, f"not recorded: {sorted(map(str, wanted - recorded))}"
     (request,) = requests[:1]
     assert models <= set(request.asset_selection)
-    assert not any(k.path[1].startswith(("engineering", "finance")) for k in recorded)
+    assert not any(k.path[0].startswith(("engineering", "finance")) for k in recorded)
 
     sync_ends = {
         e.event.sync_id
         for e in live.receiver.log.read_after(0, events=[EventName.SYNC_END])
         if e.event.connector_id == live.connection_ids["sales"]
     }
-    meta = latest(t.instance, dg.AssetKey(["departments", "sales_main", "employees"]))
+    meta = latest(t.instance, dg.AssetKey(["sales_main", "employees"]))
     assert meta["fivetran/sync_id"] in sync_ends
     assert meta["fivetran/sync_started_at"] < meta["fivetran/sync_ended_at"]
 
@@ -104,7 +104,7 @@ def test_edit_connector_refreshes_the_snapshot_with_row_counts_after(
     live.client.update_connection(sales, paused=False, schedule_type="manual")
     live.client.sync_connection(sales)
     live.wait_idle("sales")
-    key = dg.AssetKey(["departments", "sales_main", "employees"])
+    key = dg.AssetKey(["sales_main", "employees"])
     deadline = time.monotonic() + 10
     while latest(t.instance, key) is None and time.monotonic() < deadline:
         t.tick()
@@ -127,7 +127,7 @@ def test_dagster_run_sync_waits_on_the_event_log(live: Live) -> None:
         event_log=live.receiver.log.url,
         checks=False,
     )
-    key = dg.AssetKey(["departments", "engineering_main", "tickets"])
+    key = dg.AssetKey(["engineering_main", "tickets"])
     job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={key})
     connection_id = live.connection_ids["engineering"]
     _, start = live.server.request_log.since(0)
@@ -162,7 +162,7 @@ def test_webhook_definitions_merge_with_the_fivetran_definitions(live: Live) -> 
     sensor = merged.resolve_sensor_def("fivetran_webhook_sensor")
     graph = merged.resolve_asset_graph()
     targets = sensor.asset_selection.resolve(graph)
-    models = {k for k in graph.get_all_asset_keys() if k.path[1] == "analytics"}
+    models = {k for k in graph.get_all_asset_keys() if len(k.path) == 1}
     assert targets == models and models
 
 
@@ -184,7 +184,7 @@ def test_an_event_log_brings_the_webhook_sensor_running_and_one_trigger_per_mode
     assert with_log.resolve_sensor_def("fivetran_sync_polling_sensor").default_status is stopped
     automation = with_log.resolve_sensor_def(AUTOMATION_SENSOR)
     graph = with_log.resolve_asset_graph()
-    models = {k for k in graph.get_all_asset_keys() if k.path[1] == "analytics"}
+    models = {k for k in graph.get_all_asset_keys() if len(k.path) == 1}
     assert automation.default_status is running
     assert automation.asset_selection.resolve(graph) == models and models
 
@@ -280,7 +280,7 @@ def test_a_failed_sync_says_why_with_the_event_log(live: Live) -> None:
         event_log=live.receiver.log.url,
         checks=False,
     )
-    key = dg.AssetKey(["departments", "finance_main", "tickets"])
+    key = dg.AssetKey(["finance_main", "tickets"])
     job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={key})
     result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert not result.success

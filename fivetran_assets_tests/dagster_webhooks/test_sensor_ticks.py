@@ -125,7 +125,7 @@ def test_integrated_transformation_requested_once_all_its_connections_synced(fee
     assert not t.tick().run_requests  # web has not synced yet
     feed.sync("c_web")
     (request,) = t.tick().run_requests
-    assert request.asset_selection == [key("analytics", "pipeline")]
+    assert request.asset_selection == [key("pipeline")]
     assert request.run_key == f"fivetran_transform__sales_ops__reporting:{feed.ids[-1]}"
     feed.sync("c_web")
     assert not t.tick().run_requests  # crm must sync again since that run
@@ -154,8 +154,8 @@ def test_fivetran_scheduled_transformation_run_is_recorded(feed: Feed) -> None:
     feed.transformation("transformation_run_succeeded", "t_finance", run="r7", status="SUCCEEDED")
     feed.transformation("transformation_run_succeeded", "t_reporting", run="r8")
     result = t.tick()
-    assert [e.asset_key for e in result.asset_events] == [key("analytics", "revenue")]
-    assert latest(t.instance, key("analytics", "revenue"))["fivetran/run_id"] == "r7"
+    assert [e.asset_key for e in result.asset_events] == [key("revenue")]
+    assert latest(t.instance, key("revenue"))["fivetran/run_id"] == "r7"
     assert not ticker(feed, instance=t.instance).tick().asset_events
 
 
@@ -166,7 +166,7 @@ def test_failed_transformation_is_observed_with_dbt_message(feed: Feed) -> None:
     )
     (observation,) = t.tick().asset_events
     assert isinstance(observation, dg.AssetObservation)
-    assert observation.asset_key == key("analytics", "pipeline")
+    assert observation.asset_key == key("pipeline")
     assert observation.metadata["fivetran/reason"].value == "dbt: boom"
 
 
@@ -263,7 +263,7 @@ def test_sensor_targets_only_dagster_run_integrated_models() -> None:
     sensor = build_webhook_sensor(conns, transforms, event_log="unused.sqlite")
     assert sensor.name == "fivetran_webhook_sensor"
     assert sensor.minimum_interval_seconds == 5
-    assert list(sensor.asset_selection.selected_keys) == [key("analytics", "pipeline")]
+    assert list(sensor.asset_selection.selected_keys) == [key("pipeline")]
     untargeted = build_webhook_sensor(
         conns, transforms, event_log="unused.sqlite", request_integrated_runs=False
     )

@@ -109,7 +109,7 @@ def deployment(
         def run(job: str, run_config: dict[str, Any]) -> JobRun:
             return execute_job(
                 job, settings=settings, env=env, console=console, run_config=run_config,
-                timeout=120,
+                workspace=PROJECT / "workspace.yaml", timeout=120,
             )  # fmt: skip
 
         # Fivetran test-delivers to a webhook's URL when it is created: the receiver must run.
@@ -150,7 +150,7 @@ def test_materializations_are_stored_in_postgres(deployment: Deployment) -> None
     keys = [m.asset_key for m in deployment.sync.materializations]
     assert len(keys) == 4 * len(DEPARTMENTS), keys
     for department in DEPARTMENTS:
-        key = AssetKey(["departments", f"{department}_main", "employees"])
+        key = AssetKey([f"{department}_main", "employees"])
         event = instance.get_latest_materialization_event(key)
         assert event is not None, key
         assert event.run_id == deployment.sync.run_id

@@ -16,6 +16,8 @@ from fivetran_assets.reconcile.plan import (
     FieldDiff,
     Kind,
     Plan,
+    PlanWarning,
+    Unmanaged,
     UnsafePlanError,
     Update,
 )
@@ -71,8 +73,19 @@ def test_json_and_renderings_mask_secrets() -> None:
     md = plan_markdown(plan)
     assert "config.password: ****** (changed)" in md
     assert "sync_frequency: 360 -> 60" in md
-    assert len(plan_tables(plan)) == 4
+    assert len(plan_tables(plan)) == 1  # the changes; no unmanaged resources, no warnings
     assert plan.counts()["delete"] == 2
+
+
+def test_a_plan_read_back_from_its_json_is_the_same_plan() -> None:
+    plan = Plan(
+        tuple(_sample()),
+        unmanaged=(Unmanaged(Kind.WEBHOOK, "finance", "https://y", "w9"),),
+        warnings=(PlanWarning(Kind.CONNECTION, "finance", "sales", "paused in Fivetran"),),
+    )
+    again = Plan.from_dict(json.loads(plan.to_json()))
+    assert again == plan
+    assert again.to_json() == plan.to_json()
 
 
 def test_desired_payload_takes_no_part_in_equality() -> None:

@@ -1,6 +1,7 @@
 """Reading Dagster's UI: its GraphQL endpoint, its pages, and the edges its lineage graphs draw.
 
-The lineage graphs are SVG: each asset node is a `<foreignObject>` box holding the asset's name,
+The lineage graphs are SVG: each asset node is a `<foreignObject>` box holding the asset's name
+(and each expanded asset group a bigger box around its assets),
 each edge a `<path marker-end=...>` from the right side of its upstream node to the left side of
 its downstream one. `graph_edges` reads both from the live page and joins them by geometry, so a
 test sees the edges actually drawn, not the names listed in the sidebar.
@@ -9,6 +10,7 @@ test sees the edges actually drawn, not the names listed in the sidebar.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +28,9 @@ _READ_GRAPH = """
   const nodes = [...svg.querySelectorAll(':scope > foreignObject')].map((box) => ({
     x: Number(box.getAttribute('x')), y: Number(box.getAttribute('y')),
     width: Number(box.getAttribute('width')), height: Number(box.getAttribute('height')),
-    name: box.querySelector('[data-tooltip]')?.getAttribute('data-tooltip') ?? null,
+    name: box.querySelector('[data-tooltip]')?.getAttribute('data-tooltip')
+      ?? [...box.querySelectorAll('*')].find(
+        (el) => !el.children.length && el.textContent.trim())?.textContent.trim() ?? null,
   }));
   const edges = [...new Set([...svg.querySelectorAll(':scope > path[marker-end]')]
     .map((path) => path.getAttribute('d')))];
@@ -65,19 +69,32 @@ class _Box:
 
 
 def _node_at(boxes: list[_Box], x: float, y: float, *, side: str) -> _Box | None:
-    """The named node whose right (`side="right"`) or left side the point `(x, y)` touches."""
-    for box in boxes:
+    """The named node whose right (`side="right"`) or left side the point `(x, y)` touches;
+    the innermost one when an asset sits in its (expanded) group's box."""
+    for box in sorted(boxes, key=lambda b: b.width * b.height):
         edge_x = box.x + box.width if side == "right" else box.x
         if box.name and box.holds_y(y) and abs(edge_x - x) <= _EDGE_SLACK:
             return box
     return None
 
 
-def graph_edges(page: Any) -> list[tuple[str, str]]:
-    """`(upstream name, downstream name)` for every edge drawn between two named nodes.
+def _full_name(label: str, names: Iterable[str]) -> str:
+    """The one name a drawn label stands for: small nodes show `headco…_department` for
+    `headcount_by_department`; a label matching no name, or several, stays as drawn."""
+    if "…" not in label:
+        return label
+    head, _, tail = label.partition("…")
+    found = [n for n in names if n.startswith(head) and n.endswith(tail)]
+    return found[0] if len(set(found)) == 1 else label
+
+
+def graph_edges(page: Any, names: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """`(upstream name, downstream name)` for every edge drawn between two named nodes, with
+    truncated labels read back as the one of `names` they stand for.
 
     Waits until the graph has drawn at least one node and one edge.
     """
+    names = list(names)
     page.wait_for_selector("svg > foreignObject", state="attached")
     page.wait_for_selector("svg > path[marker-end]", state="attached")
     drawn = page.evaluate(_READ_GRAPH)
@@ -90,5 +107,5 @@ def graph_edges(page: Any) -> list[tuple[str, str]]:
         source = _node_at(boxes, numbers[0], numbers[1], side="right")
         target = _node_at(boxes, numbers[-2], numbers[-1], side="left")
         if source and target and source.name and target.name:
-            edges.append((source.name, target.name))
+            edges.append((_full_name(source.name, names), _full_name(target.name, names)))
     return edges

@@ -1,0 +1,258 @@
+"""Estate view + snapshot -> the specs of every connection and transformation, keys checked.
+
+Fetching (the snapshot) and translating (`FivetranEstateTranslator`) are separate, as in
+dagster-fivetran, but translation is one pass over connections x tables with dictionary lookups:
+no spec filtering per connection, so a thousand connections of twenty tables load in time linear
+in their product. Models are translated after every table, in dependency order, so their deps
+are the translated keys of the tables they read and the models they ref.
+
+Two assets with one key would make Dagster refuse the code location with a message naming
+neither; `DuplicateAssetKeyError` names both owners and the fix (a group's `key_prefix`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import dagster as dg
+
+from fivetran_assets.dagster.estate_view import (
+    ConnectionView,
+    EstateView,
+    ScheduledBy,
+    TransformationView,
+)
+from fivetran_assets.dagster.translator import (
+    AssetProps,
+    DestinationProps,
+    FivetranEstateTranslator,
+    FivetranModelProps,
+    FivetranTableProps,
+    SpecHook,
+    ident,
+)
+from fivetran_assets.snapshot.store import (
+    ConnectionSnapshot,
+    ModelSnapshot,
+    Snapshot,
+    TableSnapshot,
+    TransformationSnapshot,
+)
+
+ConditionFactory = Callable[[Sequence[dg.AssetKey]], dg.AutomationCondition]
+
+
+class DuplicateAssetKeyError(ValueError):
+    """Two tables or models of the estate would have the same asset key."""
+
+
+def op_name(kind: str, group: str, name: str) -> str:
+    """A valid, collision-safe op name: the group is part of it, so schemas may repeat."""
+    return ident(f"fivetran_{kind}__{group}__{name}")
+
+
+@dataclass(frozen=True)
+class ConnectionAssets:
+    """The specs of one connection, with what the materialization needs to map results back."""
+
+    view: ConnectionView
+    snapshot: ConnectionSnapshot | None
+    specs: tuple[dg.AssetSpec, ...]
+    tables: dict[dg.AssetKey, TableSnapshot]
+
+    @property
+    def op_name(self) -> str:
+        return op_name("sync", self.view.group, self.view.name)
+
+    @property
+    def connection_id(self) -> str | None:
+        return self.snapshot.id if self.snapshot else None
+
+
+@dataclass(frozen=True)
+class TransformationAssets:
+    view: TransformationView
+    snapshot: TransformationSnapshot | None
+    specs: tuple[dg.AssetSpec, ...]
+    models: dict[dg.AssetKey, ModelSnapshot]
+
+    @property
+    def op_name(self) -> str:
+        return op_name("transform", self.view.group, self.view.name)
+
+    def relations(self, keys: Sequence[dg.AssetKey] | None = None) -> dict[dg.AssetKey, tuple]:
+        """(schema, table) each model (of `keys`, default all) builds in the warehouse."""
+        wanted = self.models if keys is None else keys
+        return {key: self.models[key].relation for key in wanted}
+
+
+class _Keys:
+    """Every key handed out so far and who owns it; a second owner is an error naming both."""
+
+    def __init__(self) -> None:
+        self.owner: dict[dg.AssetKey, tuple[str, str]] = {}
+
+    def claim(self, key: dg.AssetKey, group: str, what: str) -> None:
+        first = self.owner.setdefault(key, (group, what))
+        if first == (group, what):
+            return
+        fix = (
+            "give one of the groups a `key_prefix` in the estate config "
+            "(groups[].key_prefix), or override FivetranEstateTranslator.get_asset_spec"
+            if first[0] != group
+            else "override FivetranEstateTranslator.get_asset_spec to tell them apart"
+        )
+        raise DuplicateAssetKeyError(
+            f"asset key {key.to_user_string()} is produced by {first[1]} of group {first[0]} "
+            f"and by {what} of group {group}: {fix}"
+        )
+
+
+def _topological(models: tuple[ModelSnapshot, ...]) -> list[ModelSnapshot]:
+    """Models after the models they ref: a multi-asset must yield results in that order."""
+    by_name = {m.name: m for m in models}
+    done: dict[str, ModelSnapshot] = {}
+    visiting: set[str] = set()
+
+    def visit(model: ModelSnapshot) -> None:
+        if model.name in done or model.name in visiting:
+            return
+        visiting.add(model.name)
+        for ref in model.refs:
+            if ref in by_name:
+                visit(by_name[ref])
+        done[model.name] = model
+
+    for model in models:
+        visit(model)
+    return list(done.values())
+
+
+@dataclass
+class _Translation:
+    translator: FivetranEstateTranslator
+    hook: SpecHook | None
+    keys: _Keys
+
+    def spec(self, props: AssetProps, owner: str) -> dg.AssetSpec:
+        spec = self.translator.get_asset_spec(props)
+        if self.hook is not None:
+            spec = self.hook(spec, props)
+        self.keys.claim(spec.key, props.group, owner)
+        return spec
+
+
+def _connection(
+    t: _Translation,
+    view: ConnectionView,
+    snap: ConnectionSnapshot | None,
+    destination: DestinationProps,
+    dashboard_base: str,
+) -> ConnectionAssets:
+    """One spec per enabled table the snapshot recorded (disabled tables were never recorded)."""
+    specs: list[dg.AssetSpec] = []
+    tables: dict[dg.AssetKey, TableSnapshot] = {}
+    owner = f"connection {view.name}"
+    cid = snap.id if snap else None
+    for table in snap.tables if snap else ():
+        spec = t.spec(FivetranTableProps(view, cid, table, destination, dashboard_base), owner)
+        tables[spec.key] = table
+        specs.append(spec)
+    return ConnectionAssets(view=view, snapshot=snap, specs=tuple(specs), tables=tables)
+
+
+def _transformation(
+    t: _Translation,
+    view: TransformationView,
+    snap: TransformationSnapshot | None,
+    *,
+    table_keys: Mapping[tuple[str, str, str], dg.AssetKey],
+    destination: DestinationProps,
+    condition: ConditionFactory | None,
+) -> TransformationAssets:
+    """One spec per dbt model; deps are the tables its sources name and the models it refs.
+
+    A source the estate does not sync stays a plain dep on `[schema, table]` (the ecosystem
+    key of that relation) so lineage is not lost.
+    """
+    if snap is None:
+        return TransformationAssets(view=view, snapshot=None, specs=(), models={})
+    owner = f"transformation {view.name}"
+    by_name: dict[str, dg.AssetKey] = {}
+    specs: list[dg.AssetSpec] = []
+    models: dict[dg.AssetKey, ModelSnapshot] = {}
+    for model in _topological(snap.models):
+        deps = [
+            table_keys.get((view.group, schema, table)) or dg.AssetKey([schema, table])
+            for schema, table in model.sources
+        ]
+        deps.extend(by_name[ref] for ref in model.refs if ref in by_name)
+        props = FivetranModelProps(view, snap.id, model, destination, tuple(deps))
+        spec = t.spec(props, owner)
+        by_name[model.name] = spec.key
+        models[spec.key] = model
+        specs.append(spec)
+    if condition is not None:
+        # One condition for every model: a transformation runs all of its models together.
+        sources = {
+            dep for spec in specs for dep in (d.asset_key for d in spec.deps) if dep not in models
+        }
+        automation = condition(sorted(sources, key=str))
+        specs = [spec.replace_attributes(automation_condition=automation) for spec in specs]
+    return TransformationAssets(view=view, snapshot=snap, specs=tuple(specs), models=models)
+
+
+def translate(
+    view: EstateView,
+    snapshot: Snapshot | None,
+    *,
+    conditions: Mapping[tuple[str, str], ConditionFactory] | None = None,
+    translator: FivetranEstateTranslator | None = None,
+    hook: SpecHook | None = None,
+) -> tuple[list[ConnectionAssets], list[TransformationAssets]]:
+    """All specs of the estate, in config order; raises `DuplicateAssetKeyError`."""
+    t = _Translation(translator or FivetranEstateTranslator(), hook, _Keys())
+    destinations: dict[str, DestinationProps] = {}
+    for c in (*view.connections, *view.transformations):
+        if c.group in destinations:
+            continue
+        group = snapshot.group(c.group) if snapshot else None
+        service = c.destination_service if isinstance(c, ConnectionView) else None
+        destinations[c.group] = DestinationProps(
+            c.group,
+            group.destination_service if group else service or "warehouse",
+            group.database if group else None,
+        )
+    conns = [
+        _connection(
+            t,
+            c,
+            snapshot.connection(c.group, c.name) if snapshot else None,
+            destinations[c.group],
+            view.dashboard_base_url,
+        )
+        for c in view.connections
+    ]
+    table_keys = {
+        (ca.view.group, table.destination_schema, table.destination_table): key
+        for ca in conns
+        for key, table in ca.tables.items()
+    }
+    conditions = conditions or {}
+    transforms = [
+        _transformation(
+            t,
+            tv,
+            snapshot.transformation(tv.group, tv.name) if snapshot else None,
+            table_keys=table_keys,
+            destination=destinations[tv.group],
+            condition=conditions.get((tv.group, tv.name)),
+        )
+        for tv in view.transformations
+    ]
+    return conns, transforms
+
+
+def scheduled_by_dagster(ca: ConnectionAssets) -> bool:
+    return ca.view.scheduled_by is ScheduledBy.DAGSTER
