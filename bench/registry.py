@@ -52,10 +52,12 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         ),
     ),
     Benchmark("webhook_receiver", ("events_per_s",)),
+    Benchmark("receivers_postgres", ("pg_events_per_s", "pg_lost", "pg_duplicates")),
     Benchmark(
         "provision", ("apply_vs_floor", "apply_vs_seed_loop", "plan_api_calls", "plan_seconds")
     ),
     Benchmark("plan_scale", ("plan_scale_calls", "plan_scale_seconds")),
+    Benchmark("apply_race", ("race_duplicates", "race_bad_exits"), tiny_timeout=240.0),
     Benchmark(
         "sync_api_calls", ("calls_polling_warm", "calls_polling_warm_worst", "calls_polling_cold")
     ),

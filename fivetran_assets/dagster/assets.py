@@ -20,7 +20,7 @@ from fivetran_assets.dagster.runs import (
     run_transformation,
 )
 from fivetran_assets.dagster.specs import ConnectionAssets, TransformationAssets
-from fivetran_assets.dagster.translator import dashboard_url
+from fivetran_assets.dagster.translator import dashboard_metadata, dashboard_url
 from fivetran_assets.dagster.waiting import PollingWaiter, SyncWaiter, TransformationWaiter
 from fivetran_assets.dagster.webhook_record import SYNC_ENDED_KEY
 from fivetran_assets.snapshot.store import TableSnapshot
@@ -209,7 +209,7 @@ def _sync_connection(
         timeout=config["timeout_seconds"] or fivetran.sync_timeout_seconds,
         unpause=fivetran.unpause_paused,
         expected_duration=previous_duration(context.instance, list(ca.tables)),
-        dashboard_url=dashboard_url(fivetran.dashboard_base_url, ca.connection_id),
+        dashboard_url=dashboard_url(fivetran.dashboard_base(), ca.connection_id),
     )
     try:
         outcome = run_sync(
@@ -236,9 +236,7 @@ def _table_metadata(
         SYNC_ENDED_KEY: dg.MetadataValue.timestamp(outcome.ended_at),
         DURATION_KEY: outcome.duration_seconds,
         "fivetran/joined_running_sync": outcome.joined,
-        "fivetran/dashboard_url": dg.MetadataValue.url(
-            dashboard_url(fivetran.dashboard_base_url, ca.connection_id or "")
-        ),
+        **dashboard_metadata(dashboard_url(fivetran.dashboard_base(), ca.connection_id or "")),
     }
     if outcome.sync_id:
         meta["fivetran/sync_id"] = outcome.sync_id
