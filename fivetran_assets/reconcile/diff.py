@@ -5,7 +5,8 @@ Identity is by name, never by a state file: a group by name; its destination; a 
 transformation by (group, name). Only declared values are compared. Secrets are compared by
 keyed fingerprint (Fivetran masks them on read). Live resources the config does not declare,
 inside managed groups, are unmanaged, or deletions when pruning; groups the config does not
-name are listed and never touched.
+name are listed and never touched. A group whose destination service changed moves to a new
+group (`moves.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from fivetran_assets.reconcile.desired import (
 from fivetran_assets.reconcile.diff_context import DiffContext, field_diff, plain_diffs
 from fivetran_assets.reconcile.diff_transformations import diff_project, diff_transformation
 from fivetran_assets.reconcile.fingerprints import FingerprintStore
+from fivetran_assets.reconcile.moves import for_group, is_moving, move_change, staging_name
 from fivetran_assets.reconcile.plan import Create, FieldDiff, Kind, Plan, Unmanaged, Update
 from fivetran_assets.reconcile.reader import LiveEstate, LiveGroup
 from fivetran_assets.reconcile.selection import diff_selection, needs_capture
@@ -41,11 +43,16 @@ def compute_plan(
     ctx = DiffContext(fingerprints, environment, prune)
     for name, spec in desired.items():
         live_group = live.groups.get(name)
-        if live_group is None:
-            ctx.changes.append(Create(Kind.GROUP, name, desired=spec))
-        else:
-            ctx.ids[f"group:{name}"] = live_group.group.id
-        _diff_group(ctx, spec, live_group)
+        new_name = staging_name(name, spec.destination.service)
+        staging = live.groups.get(new_name)
+        if is_moving(spec, live_group, staging):
+            # The new group is diffed like any other; the move's change finishes it.
+            ctx.changes.append(move_change(spec, live_group, staging, new_name=new_name))
+            _diff_named_group(ctx, for_group(spec, new_name), staging)
+            continue
+        if staging is not None:
+            ctx.unmanaged.append(Unmanaged(Kind.GROUP, new_name, "", staging.group.id))
+        _diff_named_group(ctx, spec, live_group)
     for group in live.unmanaged_groups:
         ctx.unmanaged.append(Unmanaged(Kind.GROUP, group.name, "", group.id))
     return Plan(
@@ -55,6 +62,14 @@ def compute_plan(
         existing_count=live.count(),
         ids=ctx.ids,
     )
+
+
+def _diff_named_group(ctx: DiffContext, spec: GroupSpec, live: LiveGroup | None) -> None:
+    if live is None:
+        ctx.changes.append(Create(Kind.GROUP, spec.name, desired=spec))
+    else:
+        ctx.ids[f"group:{spec.name}"] = live.group.id
+    _diff_group(ctx, spec, live)
 
 
 def _by_identity(ctx: DiffContext, kind: Kind, group: str, items: Any, key: Any) -> dict[str, Any]:
