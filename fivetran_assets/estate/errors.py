@@ -46,7 +46,8 @@ class Problem:
 
     `value` is the offending value as written in the config (references are shown unresolved, so
     a problem never holds a secret); `related` points at other places involved, such as the first
-    definition of a duplicate name.
+    definition of a duplicate name; `snippet` is the source line with a caret under the column
+    (syntax errors).
     """
 
     message: str
@@ -55,6 +56,7 @@ class Problem:
     value: Any = UNSET
     expected: str | None = None
     related: tuple[tuple[str, Location], ...] = field(default_factory=tuple)
+    snippet: str | None = None
 
     def describe(self) -> str:
         """The problem as plain text, on one or a few lines."""
@@ -66,6 +68,8 @@ class Problem:
         if self.expected:
             lines.append(f"  expected: {self.expected}")
         lines.extend(f"  {label}: {loc}" for label, loc in self.related)
+        if self.snippet:
+            lines.extend(f"    {line}" for line in self.snippet.splitlines())
         return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fivetran_assets.estate.checks import checked_url
 from fivetran_assets.estate.errors import (
     EstateError,
     Location,
@@ -284,7 +285,8 @@ class Estate:
         value = resolve(
             self.account.base_url, self.environment(variables), where="account.base_url"
         )
-        return value.reveal() if isinstance(value, Secret) else value
+        url = value.reveal() if isinstance(value, Secret) else value
+        return checked_url(url, where="account.base_url")
 
     def credentials(self, variables: Mapping[str, str] | None = None) -> tuple[Secret, Secret]:
         """(api_key, api_secret) read from the variables the account section names."""

@@ -17,8 +17,10 @@ import requests
 
 from fivetran_assets.fivetran.http import PAGE_LIMIT, Timeout, Transport, normalize_base_url
 from fivetran_assets.fivetran.ratelimit import RateBudget, RateLimiter, shared_limiter
+from fivetran_assets.fivetran.resources.access import AccessMixin
 from fivetran_assets.fivetran.resources.connections import ConnectionsMixin
 from fivetran_assets.fivetran.resources.destinations import DestinationsMixin, WebhooksMixin
+from fivetran_assets.fivetran.resources.governance import GovernanceMixin
 from fivetran_assets.fivetran.resources.groups import GroupsMixin
 from fivetran_assets.fivetran.resources.schemas import SchemasMixin
 from fivetran_assets.fivetran.resources.transformations import TransformationsMixin
@@ -36,6 +38,8 @@ class FivetranClient(
     ConnectionsMixin,
     SchemasMixin,
     TransformationsMixin,
+    AccessMixin,
+    GovernanceMixin,
 ):
     """A Fivetran REST API client for one account.
 

@@ -37,7 +37,7 @@ def _reconciler(config: str, *, workers: int | None = None) -> Any:
     except MissingCredentialsError as exc:
         raise click.ClickException(str(exc)) from None
     except EstateError as exc:
-        raise click.ClickException(f"invalid config:\n{exc}") from None
+        raise click.ClickException(str(exc)) from None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fivetran_assets.estate.checks import checked_url
 from fivetran_assets.estate.estate import Connection, Estate, Selection, Transformation
 from fivetran_assets.estate.references import Environment, has_reference
 from fivetran_assets.estate.vocabulary import ScheduledBy, TransformationMode
@@ -193,7 +194,10 @@ def desired_groups(estate: Estate, environment: Environment) -> dict[str, GroupS
         webhooks = tuple(
             WebhookSpec(
                 group=group.name,
-                url=resolve_text(hook.url, environment, where=f"{group.path}.webhooks[{i}].url"),
+                url=checked_url(
+                    resolve_text(hook.url, environment, where=f"{group.path}.webhooks[{i}].url"),
+                    where=f"{group.path}.webhooks[{i}].url",
+                ),
                 events=tuple(sorted(e.value for e in hook.events)),
                 active=hook.active,
                 secret=hook.secret,

@@ -28,7 +28,7 @@ from fivetran_assets.reconcile.fingerprints import FingerprintStore
 from fivetran_assets.reconcile.move_ops import SYNC_TIMEOUT
 from fivetran_assets.reconcile.moves import staging_names
 from fivetran_assets.reconcile.plan import Plan
-from fivetran_assets.reconcile.reader import LiveEstate, read_estate
+from fivetran_assets.reconcile.reader import AmbiguousIdentityError, LiveEstate, read_estate
 from fivetran_assets.reconcile.render import apply_summary
 from fivetran_assets.snapshot.store import write_snapshot
 
@@ -66,7 +66,9 @@ class ApplyReport:
         if self.verified:
             return head + " Verified: a fresh plan is empty; the live estate matches the config."
         if self.verification is None:
-            return head + f" Not verified: the fresh plan could not be read ({self.verify_error})"
+            done = self.result.counts()["done"]
+            reason = self.verify_error or "the live estate could not be read"
+            return f"{head} applied {done} changes; could not verify: {reason}; run plan"
         return (
             head + f" Not converged: a fresh plan still has changes ({self.verification.summary()})"
         )
@@ -147,7 +149,7 @@ class Reconciler:
         )
         try:
             report = ApplyReport(result, self.plan(prune=prune), plan=plan)
-        except FivetranError as exc:
+        except (FivetranError, AmbiguousIdentityError) as exc:
             report = ApplyReport(result, None, str(exc), plan=plan)
         if report.ok and not plan.is_empty and self.refresh_snapshot:
             write_snapshot_if_available(self.estate, self.client, path=self._snapshot_path)

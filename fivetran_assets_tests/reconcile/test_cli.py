@@ -86,3 +86,18 @@ def test_invalid_config_makes_no_api_call(demo) -> None:
     assert result.exit_code == 1
     assert "broken.yaml" in result.output
     assert demo.requests() == []
+
+
+def test_apply_that_cannot_verify_says_so_and_exits_1(demo) -> None:
+    """A 429 storm on the listing the verifying plan needs (after the first plan's read): the
+    changes are applied, the verification cannot be read, and apply says exactly that."""
+    demo.fault(
+        kind="status", path="/v1/groups", method="GET", after=1, count=-1, status=429, retry_after=0
+    )
+    applied = _run(demo, "apply", "--config", str(demo.path), "--yes")
+    assert applied.exit_code == 1, applied.output
+    assert "applied 13 changes; could not verify: " in applied.output
+    assert "; run plan" in applied.output
+    assert "Traceback" not in applied.output and "AttributeError" not in applied.output
+    demo.clear_faults()
+    assert demo.reconciler().plan().is_empty  # the changes were applied

@@ -75,6 +75,7 @@ class SyncRequest:
     destination_config: dict[str, Any]
     schema_prefix: str
     # The connection's schema config in the shape of GET /v1/connections/{id}/schemas `data`.
+    # A blocked column with `drop_from_destination: true` is dropped from its destination table.
     schema_config: dict[str, Any]
     salt: str  # per destination; hashed columns are sha256(salt + value) in hex
     state_dir: Path  # where the data plane may keep per-connection incremental state

@@ -43,7 +43,7 @@ from fivetran_assets.emulator.dataplane.registry import (
 from fivetran_assets.emulator.dataplane.schema_config import merge_schema_config
 from fivetran_assets.emulator.dataplane.sources.base import SourceSession, TableSpec
 from fivetran_assets.emulator.dataplane.state import SyncState
-from fivetran_assets.emulator.dataplane.types import STRING, logical_type
+from fivetran_assets.emulator.dataplane.types import STRING, logical_type, quote
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,8 @@ class TablePlan:
     dest_table: str
     columns: tuple[ColumnPlan, ...]
     primary_key: tuple[str, ...]  # source names
+    # destination names of blocked columns marked for deletion (`drop_from_destination`)
+    drop_columns: tuple[str, ...] = ()
 
     @property
     def spec(self) -> TableSpec:
@@ -91,10 +93,12 @@ def plan_tables(config: dict[str, Any], catalog: Catalog, schema_prefix: str) ->
             if not table_cfg.get("enabled", True) or info is None:
                 continue
             col_cfgs = table_cfg.get("columns", {})
-            columns = []
+            columns, drop = [], []
             for name, col in info.columns.items():
                 cfg = col_cfgs.get(name, {})
                 if not (cfg.get("enabled", True) or col.is_primary_key):
+                    if cfg.get("drop_from_destination"):
+                        drop.append(cfg.get("name_in_destination") or fivetran_name(name))
                     continue
                 hashed = bool(cfg.get("hashed", False))
                 dest = cfg.get("name_in_destination") or fivetran_name(name)
@@ -108,6 +112,7 @@ def plan_tables(config: dict[str, Any], catalog: Catalog, schema_prefix: str) ->
                     dest_table=table_cfg.get("name_in_destination") or fivetran_name(table),
                     columns=tuple(columns),
                     primary_key=tuple(n for n, c in info.columns.items() if c.is_primary_key),
+                    drop_columns=tuple(drop),
                 )
             )
     return plans
@@ -178,6 +183,9 @@ def _sync_table(
             else:
                 known = set(existing)
                 writer.add_columns([c for c in plan.dest_columns if c.name not in known])
+                for name in plan.drop_columns:
+                    if name in known:
+                        writer.execute(f"ALTER TABLE {writer.target} DROP COLUMN {quote(name)}")
             merged = writer.merge(
                 plan.dest_columns,
                 plan.keys,
