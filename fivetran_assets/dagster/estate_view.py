@@ -71,9 +71,13 @@ class AccountView:
     api_key_env: str = "FIVETRAN_API_KEY"
     api_secret_env: str = "FIVETRAN_API_SECRET"
     requests_per_hour: int = 20_000
+    connection_creates_per_minute: int = 20
+    connection_creates_per_hour: int = 100
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     legacy_paths: bool = False
+    rate_state: str | None = None  # as written: references resolve at run time
+    state_dir: str | None = None  # the project's state folder
 
 
 FIVETRAN_DASHBOARD = "https://fivetran.com/dashboard"
@@ -156,6 +160,7 @@ def estate_view(estate: Estate) -> EstateView:
 
 def _account_view(estate: Estate) -> AccountView:
     from fivetran_assets.estate import EstateError
+    from fivetran_assets.state.shared import state_folder
 
     account = estate.account
     try:
@@ -167,7 +172,11 @@ def _account_view(estate: Estate) -> AccountView:
         api_key_env=account.api_key_env,
         api_secret_env=account.api_secret_env,
         requests_per_hour=account.rate_budget.requests_per_hour,
+        connection_creates_per_minute=account.rate_budget.connection_creates_per_minute,
+        connection_creates_per_hour=account.rate_budget.connection_creates_per_hour,
         connect_timeout=account.connect_timeout,
         read_timeout=account.read_timeout,
         legacy_paths=account.legacy_paths,
+        rate_state=account.rate_state,
+        state_dir=str(state_folder(estate.root)),
     )
