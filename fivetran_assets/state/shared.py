@@ -91,7 +91,15 @@ def _v1(db: Database) -> None:
     )
 
 
-MIGRATIONS = (Migration(1, "rate budget, secret fingerprints, apply lock holders", _v1),)
+def _v2(db: Database) -> None:
+    db.execute("ALTER TABLE rate_spends ADD COLUMN token TEXT")
+    db.execute("CREATE INDEX rate_spends_by_token ON rate_spends (account, token)")
+
+
+MIGRATIONS = (
+    Migration(1, "rate budget, secret fingerprints, apply lock holders", _v1),
+    Migration(2, "a spend counts from when its request was answered", _v2),
+)
 
 
 class SharedState:

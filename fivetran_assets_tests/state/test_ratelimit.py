@@ -110,3 +110,15 @@ def test_real_processes_built_by_the_client_builder_never_exceed_the_budget(
     for i in range(len(times) - 12):
         assert times[i + 12] - times[i] >= window, (i, times[i], times[i + 12])
     assert times[-1] - times[0] >= 2 * window
+
+
+def test_a_spend_counts_from_when_its_request_was_answered(location: StateLocation) -> None:
+    """A slow request reached the server somewhere between send and answer: its token comes
+    back a full window after the answer, so the server never sees two within one window."""
+    clock = FakeClock()
+    shared = limiter(SharedState(location.database), clock, requests_per_hour=1)
+    start = clock()
+    with shared.spending():
+        clock.sleep(600.0)  # the request took ten minutes
+    assert shared.acquire() == pytest.approx(3600.0)
+    assert clock() - start == pytest.approx(4200.0)
