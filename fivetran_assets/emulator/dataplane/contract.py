@@ -87,6 +87,9 @@ class SyncRequest:
     # `_fivetran_synced` with it, so they compare with the API's `succeeded_at` as in Fivetran.
     # None: the wall clock.
     synced_at: datetime | None = None
+    # Read every table row by row instead of columnar (what a columnar read falls back to on
+    # mixed value types); benchmarks compare the two.
+    read_by_rows: bool = False
 
 
 @dataclass(frozen=True)
