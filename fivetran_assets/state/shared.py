@@ -94,11 +94,15 @@ def _v1(db: Database) -> None:
 def _v2(db: Database) -> None:
     db.execute("ALTER TABLE rate_spends ADD COLUMN token TEXT")
     db.execute("CREATE INDEX rate_spends_by_token ON rate_spends (account, token)")
+    db.execute(
+        "CREATE TABLE rate_counts (account TEXT NOT NULL, bucket TEXT NOT NULL,"
+        " spent INTEGER NOT NULL, PRIMARY KEY (account, bucket))"
+    )
 
 
 MIGRATIONS = (
     Migration(1, "rate budget, secret fingerprints, apply lock holders", _v1),
-    Migration(2, "a spend counts from when its request was answered", _v2),
+    Migration(2, "spends counted from their answer; a running count per window", _v2),
 )
 
 
