@@ -5,7 +5,7 @@ read the warehouse, and yield one `MaterializeResult` per selected table or mode
 becomes `dagster.Failure` here and nowhere else.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import dagster as dg
@@ -27,13 +27,19 @@ from fivetran_assets.dagster.runs import (
     run_transformation,
 )
 from fivetran_assets.dagster.specs import ConnectionAssets, TransformationAssets
-from fivetran_assets.dagster.translator import dashboard_url
+from fivetran_assets.dagster.translator import dashboard_metadata, dashboard_url
 from fivetran_assets.dagster.waiting import PollingWaiter, SyncWaiter, TransformationWaiter
 from fivetran_assets.dagster.webhook_record import SYNC_ENDED_KEY
 from fivetran_assets.snapshot.store import TableSnapshot
-from fivetran_assets.snapshot.warehouse import TableStats, Warehouse, WarehouseError
+from fivetran_assets.snapshot.warehouse import (
+    SyncWindow,
+    TableStats,
+    Warehouse,
+    WarehouseError,
+)
 
 DURATION_KEY = "fivetran/sync_duration_seconds"
+ROWS_SYNCED_KEY = "fivetran/rows_synced"
 STARTED_KEY = "fivetran/sync_started_at"
 
 
@@ -105,12 +111,16 @@ def _resync_scope(ca: ConnectionAssets, names: list[str]) -> dict[str, list[str]
 
 
 def _describe(
-    warehouse: Warehouse | None, wanted: list[tuple[str, str]], log: Any
+    warehouse: Warehouse | None,
+    wanted: list[tuple[str, str]],
+    log: Any,
+    *,
+    window: SyncWindow | None = None,
 ) -> dict[tuple[str, str], TableStats]:
     if warehouse is None:
         return {}
     try:
-        return warehouse.describe(wanted)
+        return warehouse.describe(wanted, window=window)
     except WarehouseError as exc:
         log.warning(f"row counts unavailable: {exc}")
         return {}
@@ -129,6 +139,16 @@ def _table_schema(stats: TableStats, hashed: set[str]) -> dg.TableSchema:
     )
 
 
+def table_names(specs: Iterable[dg.AssetSpec]) -> dict[dg.AssetKey, str]:
+    """Each spec's `dagster/table_name`: a materialization records where the asset lives now
+    (after a warehouse switch, the new database)."""
+    return {
+        spec.key: str(spec.metadata["dagster/table_name"])
+        for spec in specs
+        if "dagster/table_name" in spec.metadata
+    }
+
+
 def connection_multi_asset(
     ca: ConnectionAssets,
     *,
@@ -142,6 +162,7 @@ def connection_multi_asset(
     With only its drift checks selected it syncs nothing and just reads the warehouse.
     """
     view = ca.view
+    names = table_names(ca.specs)
 
     @dg.multi_asset(
         name=ca.op_name,
@@ -165,6 +186,7 @@ def connection_multi_asset(
             warehouse,
             [(t.destination_schema, t.destination_table) for t in tables.values()],
             context.log,
+            window=SyncWindow(outcome.previous_end, outcome.ended_at) if outcome else None,
         )
         for key, table in tables.items():
             st = stats.get((table.destination_schema, table.destination_table))
@@ -172,9 +194,12 @@ def connection_multi_asset(
             if outcome is None or key not in selected:
                 yield check
                 continue
+            metadata = _table_metadata(outcome, table, st, fivetran, ca)
+            if key in names:
+                metadata["dagster/table_name"] = names[key]
             yield dg.MaterializeResult(
                 asset_key=key,
-                metadata=_table_metadata(outcome, table, st, fivetran, ca),
+                metadata=metadata,
                 check_results=[check] if key in checked else None,
             )
 
@@ -205,7 +230,7 @@ def _sync_connection(
         timeout=config["timeout_seconds"] or fivetran.sync_timeout_seconds,
         unpause=fivetran.unpause_paused,
         expected_duration=previous_duration(context.instance, list(ca.tables)),
-        dashboard_url=dashboard_url(fivetran.dashboard_base_url, ca.connection_id),
+        dashboard_url=dashboard_url(fivetran.dashboard_base(), ca.connection_id),
     )
     try:
         outcome = run_sync(
@@ -232,15 +257,15 @@ def _table_metadata(
         SYNC_ENDED_KEY: dg.MetadataValue.timestamp(outcome.ended_at),
         DURATION_KEY: outcome.duration_seconds,
         "fivetran/joined_running_sync": outcome.joined,
-        "fivetran/dashboard_url": dg.MetadataValue.url(
-            dashboard_url(fivetran.dashboard_base_url, ca.connection_id or "")
-        ),
+        **dashboard_metadata(dashboard_url(fivetran.dashboard_base(), ca.connection_id or "")),
     }
     if outcome.sync_id:
         meta["fivetran/sync_id"] = outcome.sync_id
     if st is not None and st.exists:
         meta["dagster/row_count"] = st.row_count
         meta["fivetran/active_row_count"] = st.active_row_count
+        if st.synced_rows is not None:
+            meta[ROWS_SYNCED_KEY] = st.synced_rows  # what this sync wrote, beside the total
         hashed = {c.name for c in table.columns if c.hashed}
         meta["dagster/column_schema"] = _table_schema(st, hashed)
     elif st is not None:
@@ -268,6 +293,7 @@ def transformation_multi_asset(
     """
     view = ta.view
     transformation_id = ta.snapshot.id if ta.snapshot else None
+    names = table_names(ta.specs)
 
     @dg.multi_asset(
         name=ta.op_name,
@@ -332,7 +358,10 @@ def transformation_multi_asset(
                 ),
                 keys=selected,
                 checked={c.asset_key for c in context.selected_asset_check_keys},
-                table_metadata=lambda key: _model_table(stats.get(relations[key])),
+                table_metadata=lambda key: {
+                    **({"dagster/table_name": names[key]} if key in names else {}),
+                    **_model_table(stats.get(relations[key])),
+                },
             ):
                 yield from report.op_events(selected=report.key in selected)
         if failed is not None:

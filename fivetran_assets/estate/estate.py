@@ -252,6 +252,8 @@ class Estate:
     def references(self) -> Iterator[tuple[str, Any]]:
         """Every value holding a reference, as (key path, value as written)."""
         yield "account.base_url", self.account.base_url
+        if self.account.rate_state is not None:
+            yield "account.rate_state", self.account.rate_state
         for group in self.groups:
             yield f"{group.path}.destination.config", dict(group.destination.config)
             for index, webhook in enumerate(group.webhooks):

@@ -16,6 +16,7 @@ the database's clock. On PostgreSQL the project's tables live in their own schem
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -157,6 +158,9 @@ class Database:
     def _open_sqlite(self, busy_timeout: float) -> sqlite3.Connection:
         assert self.url.path is not None
         self.url.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.url.path.exists():
+            # Private from the start (SQLite gives its -wal and -shm files the same mode).
+            os.close(os.open(self.url.path, os.O_RDWR | os.O_CREAT, 0o600))
         conn = sqlite3.connect(
             self.url.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
         )
@@ -245,6 +249,23 @@ class Database:
                 self._conn.execute("ROLLBACK")
             raise
         self.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def pipeline(self) -> Iterator[Database]:
+        """Send the statements of the block without waiting for each answer (PostgreSQL's
+        pipeline mode: a cursor's rows arrive when first fetched, the rest when the block
+        ends), so a transaction costs a round trip or two, not one per statement. SQLite runs
+        them as they come."""
+        if self.dialect is Dialect.SQLITE:
+            yield self
+            return
+        try:
+            with self._conn.pipeline():
+                yield self
+        except Exception as exc:
+            if self.is_unavailable(exc):
+                raise self.unavailable(exc, "database error on") from exc
+            raise
 
     def lock(self, name: str) -> None:
         """Hold the named lock until the transaction ends (PostgreSQL advisory lock; on SQLite
