@@ -10,7 +10,9 @@ Two kinds of trigger, which a schedule may combine:
   integrated* mode: after syncs and on its own clock). Fivetran's documented rule is "whenever
   there is new data in any source", with a junction: a run that a successful sync made due
   waits while another listed connection is still syncing, so connections syncing together
-  cause one run. One run covers every sync that ended before it started.
+  cause one run. One run covers every sync that ended before it started. A listed connection
+  that never synced successfully holds the run back too ([assumed], as Fivetran waits for the
+  historical syncs): the models would read tables that do not exist yet.
 
 Nothing here reads a clock or the store: the engine passes times in, tests pass a fake one.
 """
@@ -78,14 +80,15 @@ def next_tick(schedule: Mapping[str, Any], *, after: datetime, anchor: datetime)
 def sync_run_due(
     schedule: Mapping[str, Any],
     pending: Collection[str],
-    syncing: Collection[str],
+    holding: Collection[str],
 ) -> bool:
     """A run that syncs made due may start: some source synced since the last run started, and
-    none of the listed connections is syncing now (Fivetran's junction)."""
+    none of the listed connections `holding` it back (syncing now: Fivetran's junction; or never
+    synced yet)."""
     if not pending or not follows_syncs(schedule):
         return False
     listed = set(schedule.get("connection_ids") or ())
-    return not listed.intersection(syncing)
+    return not listed.intersection(holding)
 
 
 def trigger(
@@ -94,11 +97,11 @@ def trigger(
     now: datetime,
     next_tick_at: datetime | None,
     pending: Collection[str],
-    syncing: Collection[str],
+    holding: Collection[str],
 ) -> str | None:
     """Why a run should start now (``SCHEDULED`` or ``INTEGRATED``), or None."""
     if next_tick_at is not None and next_tick_at <= now:
         return SCHEDULED
-    if sync_run_due(schedule, pending, syncing):
+    if sync_run_due(schedule, pending, holding):
         return INTEGRATED
     return None

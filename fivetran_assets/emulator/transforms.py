@@ -238,20 +238,26 @@ class TransformEngine:
                             "transformation", {**tr, "_next_tick_at": self._next_tick(tr, now)}
                         )
                     continue
-                syncing = [
-                    cid for cid in schedule.get("connection_ids") or () if emu.syncs.is_syncing(cid)
-                ]
                 why = sched.trigger(
                     schedule,
                     now=now,
                     next_tick_at=next_at,
                     pending=tr.get("_pending") or {},
-                    syncing=syncing,
+                    holding=self._holding(schedule.get("connection_ids") or ()),
                 )
                 if why is not None:
                     due.append((tr["id"], why))
         for tid, why in due:
             self._start_quietly(tid, why)
+
+    def _holding(self, connection_ids: list[str]) -> list[str]:
+        """Listed connections a sync-triggered run waits for: syncing, or never synced."""
+        store, syncs = self._emu.store, self._emu.syncs
+        return [
+            cid
+            for cid in connection_ids
+            if syncs.is_syncing(cid) or not (store.get("connection", cid) or {}).get("succeeded_at")
+        ]
 
     def _start_quietly(self, transformation_id: str, trigger: str) -> None:
         try:

@@ -152,7 +152,7 @@ class Reconciler:
             prune=prune,
         )
         advice = tuple(
-            PlanWarning(Kind(a.kind), a.group, a.name, f"{a.path}: {a.message}")
+            PlanWarning(Kind(a.kind), a.group, a.name, f"advice: {a.path}: {a.message}")
             for a in advise(self.estate)
         )
         return replace(plan, warnings=plan.warnings + advice) if advice else plan

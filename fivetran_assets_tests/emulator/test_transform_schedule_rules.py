@@ -73,12 +73,12 @@ def test_any_successful_sync_makes_a_run_due_once_no_listed_connection_syncs() -
     one run, after the last of them."""
     schedule = {"schedule_type": "INTEGRATED", "connection_ids": ["a", "b", "c"]}
 
-    def why(pending: set[str], syncing: set[str]) -> str | None:
-        return sched.trigger(schedule, now=T0, next_tick_at=None, pending=pending, syncing=syncing)
+    def why(pending: set[str], holding: set[str]) -> str | None:
+        return sched.trigger(schedule, now=T0, next_tick_at=None, pending=pending, holding=holding)
 
     assert why(set(), set()) is None
     assert why({"a"}, set()) == sched.INTEGRATED
-    assert why({"a"}, {"b"}) is None  # b is still syncing: wait for it
+    assert why({"a"}, {"b"}) is None  # b is still syncing (or never synced): wait for it
     assert why({"a", "b"}, set()) == sched.INTEGRATED
     assert why({"a"}, {"elsewhere"}) == sched.INTEGRATED  # a connection it does not follow
 
@@ -93,10 +93,10 @@ def test_partially_integrated_runs_on_syncs_and_on_its_clock() -> None:
     tick = T0 + timedelta(minutes=60)
 
     def why(now: datetime, pending: set[str]) -> str | None:
-        return sched.trigger(schedule, now=now, next_tick_at=tick, pending=pending, syncing=())
+        return sched.trigger(schedule, now=now, next_tick_at=tick, pending=pending, holding=())
 
     assert why(T0, set()) is None
     assert why(T0, {"a"}) == sched.INTEGRATED
     assert why(tick, set()) == sched.SCHEDULED
     independent = {"schedule_type": "INTERVAL", "interval": 60}
-    assert sched.trigger(independent, now=T0, next_tick_at=tick, pending={"a"}, syncing=()) is None
+    assert sched.trigger(independent, now=T0, next_tick_at=tick, pending={"a"}, holding=()) is None

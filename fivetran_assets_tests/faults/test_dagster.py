@@ -133,7 +133,7 @@ def test_transformation_run_under_fault(
             _fivetran_ran_a_sync(live, name)
     tid = live.transformation_id
     _, transforms = live.assets()
-    (ta,) = transforms
+    (ta,) = [t for t in transforms if t.snapshot and t.snapshot.id == tid]
     defs = build_fivetran_definitions(live.view, live.snapshot, resources=_resources(live))
     job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(ta.models))
     instance = dg.DagsterInstance.ephemeral()
