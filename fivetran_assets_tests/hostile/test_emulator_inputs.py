@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,6 @@ import requests
 from starlette.routing import Route
 
 from fivetran_assets.emulator.inputs import MAX_BODY
-from fivetran_assets.emulator.ratelimit import RateLimits
 from fivetran_assets.emulator.server import EmulatorServer
 from fivetran_assets.json_policy import InputError, check_value
 from fivetran_assets_tests.emulator.support import Api, make_connection, make_estate, make_source
@@ -46,15 +44,8 @@ BODIES: list[tuple[str, bytes, str | None, str | None]] = [
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmulatorServer]:
-    with EmulatorServer(
-        state_dir=tmp_path / "emulator",
-        api_key="k",
-        api_secret="s",
-        time_scale=60,
-        rate_limits=RateLimits(enabled=False),  # every hostile create is answered, not 429
-    ) as running:
-        yield running
+def server(unlimited_emulator: EmulatorServer) -> EmulatorServer:
+    return unlimited_emulator
 
 
 def _body_routes(server: EmulatorServer) -> list[tuple[str, str]]:
@@ -155,7 +146,7 @@ def test_hostile_requests_get_clear_4xx_and_persist_nothing(
     for path in ("/v1/groups/%ED%A0%80", "/v1/connections/" + "a" * 5000, "/v1/groups/..%2F..%2F"):
         answer = http.get(url + path, timeout=30)
         tally.record(f"GET {path[:40]}", answer.status_code, _message(answer))
-    for auth in (("k", "wrong"), None):
+    for auth in ((server.api_key, "wrong"), None):
         for path in ("/v1/groups", "/_local/reset", "/_local/faults", "/_local/requests"):
             method = "POST" if path == "/_local/reset" else "GET"
             answer = requests.request(method, url + path, auth=auth, timeout=30)
