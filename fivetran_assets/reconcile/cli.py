@@ -18,9 +18,14 @@ import click
 EXIT_CLEAN = 0
 EXIT_ERROR = 1
 EXIT_PENDING = 2
+AFTER_APPLY = "fivetran_assets.after_apply"
+"""Key, in the root click context's `meta`, of `hook(config, estate, client) -> lines to print`
+run after an apply that changed the estate. The top-level CLI sets it (the Dagster face
+refreshes its component's state); this layer imports no Dagster. Without it, apply writes the
+snapshot file."""
 
 
-def _reconciler(config: str, *, workers: int | None = None) -> Any:
+def _reconciler(config: str, *, workers: int | None = None, snapshot: bool = True) -> Any:
     """Load the estate (no API call), then build the client and the reconciler."""
     from fivetran_assets.estate import EstateError, load_estate
     from fivetran_assets.estate.connect import client_for
@@ -28,7 +33,7 @@ def _reconciler(config: str, *, workers: int | None = None) -> Any:
 
     try:
         estate = load_estate(config)
-        return Reconciler(estate, client_for(estate), workers=workers)
+        return Reconciler(estate, client_for(estate), workers=workers, refresh_snapshot=snapshot)
     except EstateError as exc:
         raise click.ClickException(f"invalid config:\n{exc}") from None
     except ValueError as exc:
@@ -122,8 +127,9 @@ def apply(config: str, yes: bool, prune: bool, allow_destructive: bool) -> None:
     from fivetran_assets.reconcile.reader import AmbiguousIdentityError
 
     console = Console()
+    after_apply = click.get_current_context().find_root().meta.get(AFTER_APPLY)
     try:
-        reconciler = _reconciler(config)
+        reconciler = _reconciler(config, snapshot=after_apply is None)
         estate = reconciler.estate
         _say_calls("Reading the live estate", plan_calls(estate), estate)
         current = reconciler.plan(prune=prune)
@@ -164,4 +170,7 @@ def apply(config: str, yes: bool, prune: bool, allow_destructive: bool) -> None:
     console.print(report.describe(), style="bold green" if report.ok else "bold red")
     if report.verification is not None and not report.verified:
         _print_plan(console, report.verification)
+    if report.ok and after_apply is not None:
+        for line in after_apply(config, estate, reconciler.client):
+            console.print(line, markup=False)
     sys.exit(EXIT_CLEAN if report.ok else EXIT_ERROR)

@@ -53,7 +53,8 @@ class FingerprintStore:
 
     def _load(self) -> dict[str, str]:
         if self._entries is None:
-            self._entries = json.loads(self.path.read_text()) if self.path.exists() else {}
+            loaded: dict[str, str] = json.loads(self.path.read_text()) if self.path.exists() else {}
+            self._entries = loaded
         return self._entries
 
     def _entry_key(self, resource_id: str, path: str) -> str:

@@ -65,9 +65,8 @@ class ApplyReport:
         )
         if self.verified:
             return head + " Verified: a fresh plan is empty; the live estate matches the config."
-        return (
-            head + f" Not converged: a fresh plan still has changes ({self.verification.summary()})"
-        )
+        pending = self.verification.summary() if self.verification else self.verify_error
+        return head + f" Not converged: a fresh plan still has changes ({pending})"
 
 
 class Reconciler:
@@ -158,7 +157,7 @@ def write_snapshot_if_available(
     view until `fivetran-assets refresh`.
     """
     try:
-        write_snapshot(client=client, estate=estate, **({"path": path} if path else {}))
+        write_snapshot(client, estate, path)
     except Exception as exc:
         logger.warning("snapshot not refreshed (run `fivetran-assets refresh`): %s", exc)
         return False
