@@ -1,8 +1,9 @@
 """The local Fivetran's ASGI app: routes, JSON error handling and the middleware stack.
 
-Middleware, outermost first: LocalControlMiddleware (request log, injected faults) -> Basic
-authentication on ``/v1`` and ``/_local`` -> RateLimitMiddleware -> InputPolicyMiddleware (body
-size and the shared JSON policy) -> routes. All are pure ASGI (no
+Middleware, outermost first: TrailingSlashMiddleware (``/v1/groups/`` is ``/v1/groups``) ->
+LocalControlMiddleware (request log, injected faults) -> Basic authentication on ``/v1`` and
+``/_local`` -> RateLimitMiddleware -> InputPolicyMiddleware (body size and the shared JSON
+policy) -> routes. All are pure ASGI (no
 BaseHTTPMiddleware) so a simple GET stays cheap.
 """
 
@@ -21,12 +22,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from fivetran_assets.emulator import (
+    routes_certificates,
+    routes_connection_tools,
     routes_connections,
     routes_groups,
     routes_local,
+    routes_logging,
+    routes_metadata,
     routes_schemas,
     routes_syncs,
+    routes_teams,
     routes_transformations,
+    routes_users,
     routes_webhooks,
 )
 from fivetran_assets.emulator.context import Emulator
@@ -35,6 +42,7 @@ from fivetran_assets.emulator.faults import local_routes as fault_routes
 from fivetran_assets.emulator.http import ApiError, JsonResponse, error_response
 from fivetran_assets.emulator.inputs import InputPolicyMiddleware
 from fivetran_assets.emulator.ratelimit import RateLimitMiddleware, rate_limit_routes
+from fivetran_assets.emulator.routing import TrailingSlashMiddleware, api_routes
 
 log = logging.getLogger(__name__)
 
@@ -114,18 +122,25 @@ async def _internal(request: Request, exc: Exception) -> Response:
 def build_app(emu: Emulator, *, faults: FaultInjector, request_log: RequestLog) -> Starlette:
     routes = [
         *routes_groups.ROUTES,
+        *routes_users.ROUTES,
+        *routes_teams.ROUTES,
         *routes_connections.ROUTES,
+        *routes_connection_tools.ROUTES,
+        *routes_certificates.ROUTES,
         *routes_schemas.ROUTES,
         *routes_syncs.ROUTES,
         *routes_webhooks.ROUTES,
+        *routes_logging.ROUTES,
         *routes_transformations.ROUTES,
+        *routes_metadata.ROUTES,
         *routes_local.ROUTES,
         *fault_routes(faults, request_log),
         *rate_limit_routes(emu.limiter),
     ]
     app = Starlette(
-        routes=routes,
+        routes=api_routes(routes),
         middleware=[
+            Middleware(TrailingSlashMiddleware),
             Middleware(LocalControlMiddleware, faults=faults, log=request_log, clock=emu.clock),
             Middleware(
                 BasicAuthMiddleware,
@@ -142,5 +157,6 @@ def build_app(emu: Emulator, *, faults: FaultInjector, request_log: RequestLog) 
             Exception: _internal,
         },
     )
+    app.router.redirect_slashes = False
     app.state.emu = emu
     return app

@@ -26,6 +26,11 @@ class Clock:
         elapsed = (time.monotonic() - self._real_origin) * self.time_scale
         return self._origin + timedelta(seconds=elapsed)
 
+    def at(self, real_monotonic: float) -> datetime:
+        """The Fivetran time of a moment read from ``time.monotonic()`` (data-plane stamps)."""
+        elapsed = (real_monotonic - self._real_origin) * self.time_scale
+        return self._origin + timedelta(seconds=elapsed)
+
     def monotonic(self) -> float:
         """Fivetran seconds elapsed since the clock started (for windows and deadlines)."""
         return (time.monotonic() - self._real_origin) * self.time_scale

@@ -23,7 +23,7 @@ from fivetran_assets.emulator.clock import iso
 from fivetran_assets.emulator.dataplane.contract import DataPlaneError, SyncRequest
 from fivetran_assets.emulator.events import Event
 from fivetran_assets.emulator.http import conflict, not_found
-from fivetran_assets.emulator.schemas import capture_schema, save
+from fivetran_assets.emulator.schemas import capture_schema, save, stored
 
 if TYPE_CHECKING:
     from fivetran_assets.emulator.context import Emulator
@@ -253,13 +253,17 @@ class SyncEngine:
                     state_dir=Path(emu.settings.state_dir) / "connections" / conn["id"],
                     full_resync=run.full_resync,
                     resync_tables=run.resync_tables,
+                    synced_at=emu.clock.now(),
                 ),
                 cancelled=run.cancel.is_set,
             )
             captured = report.extra.get("schema_config")
             if isinstance(captured, dict):
                 with emu.store.lock:
-                    if emu.store.get("connection", conn["id"]) is not None:
+                    # A config patched while the sync ran wins: storing the sync's copy would
+                    # undo the user's change (the next capture merges what the sync found).
+                    unchanged = stored(emu, conn["id"]) == schema_config
+                    if unchanged and emu.store.get("connection", conn["id"]) is not None:
                         save(emu, conn["id"], captured)
         except NotImplementedError:
             log.warning("data plane not available: sync %s moved no data", run.sync_id)

@@ -2,11 +2,9 @@
 
 Connection events use the body Fivetran sends, in its key order: ``event, created,
 connector_type, connector_id, connector_name, sync_id, destination_group_id, data``
-(``sync_id`` is null outside a sync). Transformation events (``transformation_run_start``,
-``transformation_run_succeeded``, ``transformation_run_failed``) have no connector, so they
-carry ``event, created, destination_group_id, data`` with
-``data = {transformation_id, transformation_name, project_id, run_id, status[, reason]}``
-(``status`` RUNNING, SUCCEEDED or FAILED; ``reason`` on failure).
+(``sync_id`` is null outside a sync). Transformation events (``transformation_run_*`` and,
+for dbt Core, ``dbt_run_*``) have no connector, so they carry ``event, created,
+destination_group_id, data``; `transform_events` builds their ``data``.
 """
 
 from __future__ import annotations

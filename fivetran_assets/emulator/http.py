@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -158,19 +159,44 @@ def choice(value: Any, field: str, allowed: Iterable[str]) -> str:
     return value
 
 
-def mask(config: dict[str, Any], secret_fields: Iterable[str]) -> dict[str, Any]:
-    secret = set(secret_fields)
-    return {k: (MASK if k in secret and v not in (None, "") else v) for k, v in config.items()}
+SECRET_NAME = re.compile(
+    r"(?:^|_)(?:password|passwd|pwd|secret|token|api_?key|private_key|access_key|passphrase"
+    r"|credentials?|service_account_key)(?:$|_)",
+    re.IGNORECASE,
+)
+"""A config key that names a secret, whatever the service: masked even when the local Fivetran
+does not know the service's fields (``client_secret``, ``access_token``, ``ssh_private_key``...)."""
+
+
+def is_secret(key: str, secret_fields: Iterable[str] = ()) -> bool:
+    return key in secret_fields or bool(SECRET_NAME.search(key))
+
+
+def mask(config: dict[str, Any], secret_fields: Iterable[str] = ()) -> dict[str, Any]:
+    """``config`` with every secret value replaced by ``******``, in nested objects too."""
+    secret = frozenset(secret_fields)
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: (MASK if is_secret(k, secret) and v not in (None, "") else walk(v))
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        return value
+
+    return walk(config)
 
 
 def merge_config(
-    old: dict[str, Any], new: dict[str, Any], secret_fields: Iterable[str]
+    old: dict[str, Any], new: dict[str, Any], secret_fields: Iterable[str] = ()
 ) -> dict[str, Any]:
     """Apply a PATCH to a config: a secret sent back masked keeps its stored value."""
-    secret = set(secret_fields)
+    secret = frozenset(secret_fields)
     merged = dict(old)
     for key, value in new.items():
-        if key in secret and value == MASK:
+        if value == MASK and is_secret(key, secret):
             continue
         merged[key] = value
     return merged
@@ -217,6 +243,15 @@ def paginate(
     if next_seq is not None:
         data["next_cursor"] = encode_cursor(next_seq)
     return ok(data, "Success")
+
+
+def paginate_list(request: Request, items: list[Any], message: str = "Success") -> JsonResponse:
+    """A list envelope over a fixed, ordered list (roles, metadata): the cursor is an index."""
+    start, limit = page_params(request)
+    data: dict[str, Any] = {"items": items[start : start + limit]}
+    if start + limit < len(items):
+        data["next_cursor"] = encode_cursor(start + limit)
+    return ok(data, message)
 
 
 def public(obj_: dict[str, Any]) -> dict[str, Any]:

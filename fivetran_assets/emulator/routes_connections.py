@@ -7,6 +7,7 @@ unique within its group.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import timedelta
 from typing import Any
@@ -16,10 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fivetran_assets.emulator.access import forget_dependents
 from fivetran_assets.emulator.clock import iso
 from fivetran_assets.emulator.context import Emulator
+from fivetran_assets.emulator.dataplane.contract import DataPlaneError
 from fivetran_assets.emulator.events import Event
 from fivetran_assets.emulator.http import (
+    ApiError,
     boolean,
     choice,
     conflict,
@@ -37,6 +41,7 @@ from fivetran_assets.emulator.http import (
     string,
 )
 from fivetran_assets.emulator.routes_groups import emu_of
+from fivetran_assets.emulator.schemas import capture_schema, stored
 
 SYNC_FREQUENCIES = (1, 5, 15, 30, 60, 120, 180, 360, 480, 720, 1440)
 SCHEDULE_TYPES = ("auto", "manual")
@@ -173,7 +178,7 @@ async def create_connection(request: Request) -> Response:
         "networking_method": "Directly",
         "status": {
             "setup_state": "incomplete",
-            "schema_status": "ready",
+            "schema_status": "blocked_on_capture",
             "sync_state": "scheduled",
             "update_state": "on_schedule",
             "is_historical_sync": True,
@@ -202,7 +207,18 @@ async def create_connection(request: Request) -> Response:
     emu.events.connection(Event.CREATE_CONNECTOR, conn)
     if run_tests:
         _setup_event(emu, conn)
+    conn = await capture_when_connected(emu, conn)
     return ok(render(emu, conn), "Connection has been created", status=201)
+
+
+async def capture_when_connected(emu: Emulator, conn: dict[str, Any]) -> dict[str, Any]:
+    """Capture the source schema of a connection that passed its setup tests and has none yet,
+    as Fivetran does, so ``GET .../schemas`` answers as soon as ``schema_status`` is ready.
+    A source that cannot be read leaves it ``blocked_on_capture``. Returns the stored record."""
+    if conn["status"]["setup_state"] == "connected" and stored(emu, conn["id"]) is None:
+        with contextlib.suppress(DataPlaneError, ApiError):
+            await run_in_threadpool(capture_schema, emu, conn["id"])
+    return emu.store.get("connection", conn["id"]) or conn
 
 
 def _check_unique(emu: Emulator, group_id: str, schema: str) -> None:
@@ -292,6 +308,7 @@ async def patch_connection(request: Request) -> Response:
     emu.events.connection(Event.EDIT_CONNECTOR, conn)
     if run_tests:
         _setup_event(emu, conn)
+        conn = await capture_when_connected(emu, conn)
     return ok(render(emu, conn), "Connection has been updated")
 
 
@@ -300,6 +317,7 @@ async def delete_connection(request: Request) -> Response:
     with emu.store.lock:
         conn = connection_or_404(request)
         emu.syncs.forget(conn["id"])
+        forget_dependents(emu, "connection", conn["id"])
         emu.store.delete("connection", conn["id"])
         emu.store.delete("schema_config", conn["id"])
     emu.events.connection(Event.DELETE_CONNECTOR, conn)
@@ -324,6 +342,7 @@ async def test_connection(request: Request) -> Response:
             merged["_next_sync_at"] = conn["_next_sync_at"]
         emu.store.put("connection", merged)
     _setup_event(emu, merged)
+    merged = await capture_when_connected(emu, merged)
     return ok(render(emu, merged), "Setup tests were completed")
 
 

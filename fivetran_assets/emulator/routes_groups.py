@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fivetran_assets.emulator.access import forget_dependents
 from fivetran_assets.emulator.clock import iso
 from fivetran_assets.emulator.context import Emulator
 from fivetran_assets.emulator.http import (
@@ -148,6 +149,7 @@ async def delete_group(request: Request) -> Response:
         for conn in emu.store.values("connection"):
             if conn["group_id"] == group_id:
                 emu.syncs.forget(conn["id"])
+                forget_dependents(emu, "connection", conn["id"])
                 emu.store.delete("connection", conn["id"])
                 emu.store.delete("schema_config", conn["id"])
         for hook in emu.store.values("webhook"):
@@ -159,6 +161,7 @@ async def delete_group(request: Request) -> Response:
                     if tr["transformation_config"].get("project_id") == project["id"]:
                         emu.store.delete("transformation", tr["id"])
                 emu.store.delete("transformation_project", project["id"])
+        forget_dependents(emu, "group", group_id)
         emu.store.delete("destination", group_id)
         emu.store.delete("group", group_id)
     return ok(message=f"Group with id '{group_id}' has been deleted")
@@ -300,6 +303,7 @@ async def delete_destination(request: Request) -> Response:
             raise ApiError(
                 409, "Conflict", f"Destination '{dest_id}' still has connections: delete them first"
             )
+        forget_dependents(emu, "destination", dest_id)
         emu.store.delete("destination", dest_id)
     return ok(message=f"Destination with id '{dest_id}' has been deleted")
 

@@ -20,6 +20,7 @@ from fivetran_assets.emulator.routes_groups import emu_of
 from fivetran_assets.emulator.schemas import (
     EXCLUDE_MODES,
     capture_schema,
+    mark_dropped,
     no_config,
     patch_column,
     patch_schema,
@@ -99,6 +100,25 @@ async def patch_one_column(request: Request) -> Response:
     )
 
 
+async def drop_columns(request: Request) -> Response:
+    emu = emu_of(request)
+    body = await json_body(request)
+    with emu.store.lock:
+        conn_id, config = _config_or_404(emu, request)
+        save(emu, conn_id, mark_dropped(config, body))
+    return ok(message="Columns are marked for deletion at the next sync")
+
+
+async def drop_one_column(request: Request) -> Response:
+    emu = emu_of(request)
+    p = request.path_params
+    body = {"schemas": {p["schema"]: {"tables": {p["table"]: {"columns": [p["column"]]}}}}}
+    with emu.store.lock:
+        conn_id, config = _config_or_404(emu, request)
+        save(emu, conn_id, mark_dropped(config, body))
+    return ok(message=f"Column '{p['column']}' is marked for deletion at the next sync")
+
+
 async def table_columns(request: Request) -> Response:
     emu = emu_of(request)
     _, config = _config_or_404(emu, request)
@@ -117,10 +137,12 @@ def _family(prefix: str) -> list[Route]:
         Route(base, precreate_schemas, methods=["POST"]),
         Route(base, patch_all, methods=["PATCH"]),
         Route(base + "/reload", reload_schemas, methods=["POST"]),
+        Route(base + "/drop-columns", drop_columns, methods=["POST"]),
         Route(base + "/{schema}", patch_one_schema, methods=["PATCH"]),
         Route(table, patch_one_table, methods=["PATCH"]),
         Route(table + "/columns", table_columns, methods=["GET"]),
         Route(table + "/columns/{column}", patch_one_column, methods=["PATCH"]),
+        Route(table + "/columns/{column}", drop_one_column, methods=["DELETE"]),
     ]
 
 

@@ -33,10 +33,11 @@ from fivetran_assets.emulator.http import (
     string,
 )
 from fivetran_assets.emulator.routes_groups import emu_of
-from fivetran_assets.emulator.transforms import DAYS
+from fivetran_assets.emulator.transform_schedule import DAYS, valid_cron
+from fivetran_assets.emulator.transforms import schedule_reset
 
 SCHEDULE_TYPES = ("INTEGRATED", "TIME_OF_DAY", "INTERVAL", "CRON")
-TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[03]0$")  # the spec's values: half hours
 
 
 def _project_or_404(emu: Emulator, project_id: str) -> dict[str, Any]:
@@ -160,21 +161,31 @@ async def delete_project(request: Request) -> Response:
     return ok(message=f"Transformation project '{project['id']}' has been deleted")
 
 
+def _ids(emu: Emulator, body: dict[str, Any], key: str, kind: str) -> list[str]:
+    ids = body.get(key) or []
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise invalid(f"Field 'schedule.{key}' must be a list of {kind} ids")
+    for oid in ids:
+        if emu.store.get(kind, oid) is None:
+            raise invalid(f"Field 'schedule.{key}': {kind} '{oid}' doesn't exist")
+    return list(dict.fromkeys(ids))
+
+
 def _schedule(emu: Emulator, value: Any) -> dict[str, Any]:
+    """A `TransformationSchedule`; `smart_syncing` with `connection_ids` on INTERVAL or
+    TIME_OF_DAY makes it follow syncs as well as its clock (`transform_schedule`)."""
     body = obj(value, "schedule")
     kind = choice(require(body, "schedule_type"), "schedule.schedule_type", SCHEDULE_TYPES)
     schedule: dict[str, Any] = {"schedule_type": kind, "smart_syncing": False}
     if "smart_syncing" in body:
         schedule["smart_syncing"] = boolean(body["smart_syncing"], "schedule.smart_syncing")
-    ids = body.get("connection_ids") or []
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise invalid("Field 'schedule.connection_ids' must be a list of connection ids")
-    for cid in ids:
-        if emu.store.get("connection", cid) is None:
-            raise invalid(f"Field 'schedule.connection_ids': connection '{cid}' doesn't exist")
-    schedule["connection_ids"] = ids
-    if kind == "INTEGRATED" and not ids:
-        raise invalid("Field 'schedule.connection_ids' is required for INTEGRATED schedules")
+    schedule["connection_ids"] = _ids(emu, body, "connection_ids", "connection")
+    schedule["transformation_ids"] = _ids(emu, body, "transformation_ids", "transformation")
+    if kind == "INTEGRATED" and not (schedule["connection_ids"] or schedule["transformation_ids"]):
+        raise invalid(
+            "Field 'schedule.connection_ids' (or 'schedule.transformation_ids') is required for "
+            "INTEGRATED schedules"
+        )
     if kind == "INTERVAL" or body.get("interval") is not None:
         interval = integer(require(body, "interval"), "schedule.interval")
         if interval < 1:
@@ -183,23 +194,25 @@ def _schedule(emu: Emulator, value: Any) -> dict[str, Any]:
     if kind == "TIME_OF_DAY":
         at = require(body, "time_of_day")
         if not isinstance(at, str) or not TIME_OF_DAY.match(at):
-            raise invalid(f"Field 'schedule.time_of_day' must be 'HH:MM', got {at!r}")
+            raise invalid(
+                f"Field 'schedule.time_of_day' must be 'HH:MM' on the hour or half hour, got {at!r}"
+            )
         schedule["time_of_day"] = at
     days = body.get("days_of_week") or []
     if not isinstance(days, list) or any(d not in DAYS for d in days):
         raise invalid(f"Field 'schedule.days_of_week' must list days among {', '.join(DAYS)}")
-    schedule["days_of_week"] = days
+    schedule["days_of_week"] = list(dict.fromkeys(days))
     if kind == "CRON":
         cron = require(body, "cron")
         cron = [cron] if isinstance(cron, str) else cron
-        from dagster._utils.schedules import is_valid_cron_string
-
         if (
             not isinstance(cron, list)
             or not cron
-            or not all(isinstance(c, str) and is_valid_cron_string(c) for c in cron)
+            or not all(isinstance(c, str) and valid_cron(c) for c in cron)
         ):
-            raise invalid(f"Field 'schedule.cron' must be valid cron expressions, got {cron!r}")
+            raise invalid(
+                f"Field 'schedule.cron' must be five-field cron expressions, got {cron!r}"
+            )
         schedule["cron"] = cron
     return schedule
 
@@ -244,6 +257,7 @@ async def create_transformation(request: Request) -> Response:
         "transformation_config": _transformation_config(
             emu, require(body, "transformation_config")
         ),
+        **schedule_reset(emu.clock.now()),
     }
     with emu.store.lock:
         tr["id"] = emu.store.new_id()
@@ -300,7 +314,11 @@ async def patch_transformation(request: Request) -> Response:
         else:
             raise invalid(f"Unknown field '{key}'")
     with emu.store.lock:
-        tr = {**_transformation_or_404(emu, request.path_params["transformation_id"]), **changes}
+        current = _transformation_or_404(emu, request.path_params["transformation_id"])
+        tr = {**current, **changes}
+        resumed = current["paused"] and not tr["paused"]
+        if resumed or tr["schedule"] != current["schedule"]:
+            tr.update(schedule_reset(emu.clock.now()))  # its clock starts again from now
         emu.store.put("transformation", tr)
     return ok(public(tr), "Transformation has been updated")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from fivetran_assets.emulator.http import ApiError, boolean, choice, invalid, obj
+from fivetran_assets.emulator.http import ApiError, boolean, choice, invalid, obj, require
 
 if TYPE_CHECKING:
     from fivetran_assets.emulator.context import Emulator
@@ -35,7 +35,14 @@ def stored(emu: Emulator, connection_id: str) -> dict[str, Any] | None:
 
 
 def save(emu: Emulator, connection_id: str, config: dict[str, Any]) -> None:
-    emu.store.put("schema_config", {"id": connection_id, "config": config})
+    """Store the config; the connection's ``schema_status`` is ``ready`` from then on."""
+    with emu.store.lock:
+        emu.store.put("schema_config", {"id": connection_id, "config": config})
+        conn = emu.store.get("connection", connection_id)
+        if conn is not None and conn["status"].get("schema_status") != "ready":
+            emu.store.put(
+                "connection", {**conn, "status": {**conn["status"], "schema_status": "ready"}}
+            )
 
 
 def capture_schema(emu: Emulator, connection_id: str, *, exclude_mode: str = "PRESERVE") -> dict:
@@ -109,6 +116,8 @@ def _patch_column(column: dict[str, Any], body: Any, where: str, *, create: bool
             if not enabled and column.get("is_primary_key"):
                 raise invalid(f"Column {where} is a primary key and cannot be blocked")
             column["enabled"] = enabled
+            if enabled:
+                column.pop("drop_from_destination", None)
         elif key == "hashed":
             column["hashed"] = boolean(value, f"{where}.hashed")
         elif key in ("is_primary_key", "name_in_destination", "enabled_patch_settings"):
@@ -206,3 +215,32 @@ def patch_column(
         raise ApiError(404, "NotFound_Column", f"Column '{schema}.{table}.{column}' doesn't exist")
     body = {"schemas": {schema: {"tables": {table: {"columns": {column: body}}}}}}
     return patch_whole(config, body)
+
+
+def mark_dropped(config: dict[str, Any], body: dict[str, Any]) -> dict:
+    """A new config with the blocked columns ``{schemas: {s: {tables: {t: {columns: [..]}}}}}``
+    marked for deletion from the destination at the next sync; 409 for a column not blocked."""
+    result = copy.deepcopy(config)
+    for sname, sbody in obj(require(body, "schemas"), "schemas").items():
+        tables = obj(require(obj(sbody, f"schemas.{sname}"), "tables"), f"schemas.{sname}.tables")
+        for tname, tbody in tables.items():
+            where = f"schemas.{sname}.tables.{tname}.columns"
+            names = require(obj(tbody, f"schemas.{sname}.tables.{tname}"), "columns")
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise invalid(f"Field '{where}' must be a list of column names")
+            for cname in names:
+                columns = result.get("schemas", {}).get(sname, {}).get("tables", {})
+                column = columns.get(tname, {}).get("columns", {}).get(cname)
+                if column is None:
+                    raise ApiError(
+                        404, "NotFound_Column", f"Column '{sname}.{tname}.{cname}' doesn't exist"
+                    )
+                if column.get("enabled", True):
+                    raise ApiError(
+                        409,
+                        "Conflict",
+                        f"Column '{sname}.{tname}.{cname}' is not blocked: block it before "
+                        "dropping it from the destination",
+                    )
+                column["drop_from_destination"] = True
+    return result

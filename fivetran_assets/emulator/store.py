@@ -28,7 +28,7 @@ from fivetran_assets.json_policy import clean_text
 
 log = logging.getLogger(__name__)
 
-UNIQUE_KEYS = {"connection": ("group_id", "schema")}
+UNIQUE_KEYS = {"connection": ("group_id", "schema"), "user": ("_email",)}
 """Per kind, the fields that identify an object besides its id (looked up without a scan)."""
 KINDS = (
     "group",
@@ -38,6 +38,12 @@ KINDS = (
     "webhook",
     "transformation_project",
     "transformation",
+    "user",
+    "team",
+    "membership",
+    "log_service",
+    "certificate",
+    "fingerprint",
 )
 
 

@@ -1,43 +1,57 @@
-"""Transformation runs of the local Fivetran: the status machine and the four schedule types.
+"""Transformation runs of the local Fivetran: the status machine and the scheduler.
 
 ``status`` goes NEW -> RUNNING -> SUCCEEDED | FAILED | CANCELED, with ``last_started_at`` /
-``last_ended_at`` and ``output_model_names``. INTEGRATED schedules run once every listed
-connection has synced successfully since the last run; INTERVAL (minutes), TIME_OF_DAY
-(``HH:MM`` on ``days_of_week``) and CRON (expressions, UTC) run on the time-scaled clock.
-Paused transformations run only when asked.
+``last_ended_at`` and ``output_model_names`` (the models the last successful run built). When a
+run is due is `transform_schedule`'s business; this engine keeps the state it needs on the
+transformation (internal fields, so it survives a restart):
+
+- ``_anchor``: when the schedule was set (INTERVAL ticks count from it);
+- ``_next_tick_at``: the next tick of its own clock; a tick that falls while a run is still going
+  is skipped, not queued;
+- ``_pending``: the sources (connection ids, ``transformation:<id>``) that succeeded since the
+  last run started; a run of any kind, manual ones included, covers them;
+- ``_runs``: how many runs it had (a run's number is its id in both event families).
+
+Paused transformations run only when asked (Dagster-scheduled ones are kept paused). Each run
+keeps dbt's ``run_results.json`` per step under ``<state>/dbt/<id>/runs/<number>/`` (the last
+``KEEP_RUNS`` runs) and sends ``transformation_run_*`` and ``dbt_run_*`` events
+(`transform_events`).
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fivetran_assets.emulator import transform_schedule as sched
 from fivetran_assets.emulator.clock import iso
-from fivetran_assets.emulator.dataplane.contract import DataPlaneError, DbtRunRequest
-from fivetran_assets.emulator.events import Event
+from fivetran_assets.emulator.dataplane.contract import (
+    DataPlaneError,
+    DbtRunRequest,
+    DbtStepResult,
+)
 from fivetran_assets.emulator.http import conflict, not_found
+from fivetran_assets.emulator.transform_events import Run, run_ended, run_started
 
 if TYPE_CHECKING:
     from fivetran_assets.emulator.context import Emulator
 
 log = logging.getLogger(__name__)
-DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+KEEP_RUNS = 20
 
 
 def _parse(ts: str | None) -> datetime | None:
     return datetime.fromisoformat(ts.replace("Z", "+00:00")) if ts else None
 
 
-def next_cron_tick(expressions: list[str], after: datetime) -> datetime:
-    """The earliest tick after ``after`` of any of the cron ``expressions`` (UTC)."""
-    from dagster._utils.schedules import get_next_cron_tick
-
-    return min(get_next_cron_tick(expr, after, "UTC") for expr in expressions)
+def schedule_reset(now: datetime) -> dict[str, Any]:
+    """The scheduler state of a schedule set (or a transformation unpaused) at ``now``."""
+    return {"_anchor": iso(now), "_next_tick_at": None, "_pending": {}}
 
 
 class TransformEngine:
@@ -45,7 +59,6 @@ class TransformEngine:
         self._emu = emulator
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dbt")
         self._runs: dict[str, threading.Event] = {}
-        self._cron_from: dict[str, datetime] = {}
         self._stopping = False
 
     def stop(self) -> None:
@@ -61,12 +74,14 @@ class TransformEngine:
         """Runs cut short by a stop start again."""
         for tr in self._emu.store.values("transformation"):
             if tr["status"] == "RUNNING" and tr["id"] not in self._runs:
-                self._start_quietly(tr["id"])
+                self._start_quietly(tr["id"], (tr.get("_run") or {}).get("trigger", sched.MANUAL))
 
     def is_running(self, transformation_id: str) -> bool:
         return transformation_id in self._runs
 
-    def run(self, transformation_id: str, *, full_refresh: bool = False) -> None:
+    def run(
+        self, transformation_id: str, *, full_refresh: bool = False, trigger: str = sched.MANUAL
+    ) -> None:
         store = self._emu.store
         with store.lock:
             tr = store.get("transformation", transformation_id)
@@ -74,16 +89,32 @@ class TransformEngine:
                 raise not_found("Transformation", transformation_id)
             if transformation_id in self._runs:
                 raise conflict(f"Transformation '{transformation_id}' is already running")
+            project = store.get(
+                "transformation_project", tr["transformation_config"].get("project_id", "")
+            )
+            now = self._emu.clock.now()
+            number = int(tr.get("_runs") or 0) + 1
+            tr = {**tr, "status": "RUNNING", "last_started_at": iso(now), "_runs": number}
+            tr["_run"] = {"number": number, "trigger": trigger}
+            tr["_pending"] = {}  # this run reads whatever the syncs so far landed
+            next_at = _parse(tr.get("_next_tick_at"))
+            if next_at is not None and next_at <= now:
+                tr["_next_tick_at"] = self._next_tick(tr, now)
             cancel = threading.Event()
             self._runs[transformation_id] = cancel
-            tr = dict(tr)
-            tr["status"] = "RUNNING"
-            tr["last_started_at"] = iso(self._emu.clock.now())
-            tr["_run_id"] = str(uuid.uuid4())
             store.put("transformation", tr)
-            snapshot = tr
-        self._event(Event.TRANSFORMATION_RUN_START, snapshot, "RUNNING")
-        self._pool.submit(self._work, transformation_id, snapshot, cancel, full_refresh)
+        run = Run(
+            transformation_id=tr["id"],
+            name=tr["transformation_config"].get("name"),
+            project_id=tr["transformation_config"].get("project_id"),
+            group_id=project["group_id"] if project else None,
+            type=tr.get("type", "DBT_CORE"),
+            number=number,
+            trigger=trigger,
+            started_at=now,
+        )
+        run_started(self._emu.events, run)
+        self._pool.submit(self._work, tr, run, cancel, full_refresh)
 
     def cancel(self, transformation_id: str) -> None:
         with self._emu.store.lock:
@@ -94,11 +125,16 @@ class TransformEngine:
                 raise conflict(f"Transformation '{transformation_id}' is not running")
             cancel.set()
 
+    def _runs_dir(self, tid: str) -> Path:
+        return Path(self._emu.settings.state_dir) / "dbt" / tid / "runs"
+
     def _work(
-        self, tid: str, tr: dict[str, Any], cancel: threading.Event, full_refresh: bool
+        self, tr: dict[str, Any], run: Run, cancel: threading.Event, full_refresh: bool
     ) -> None:
-        emu = self._emu
-        status, reason, models = "FAILED", "", list(tr.get("output_model_names") or [])
+        emu, tid = self._emu, tr["id"]
+        status, reason = "FAILED", ""
+        models = list(tr.get("output_model_names") or [])
+        steps: tuple[DbtStepResult, ...] = ()
         try:
             config = tr["transformation_config"]
             project = emu.store.get("transformation_project", config["project_id"])
@@ -115,9 +151,11 @@ class TransformEngine:
                     steps=tuple(dict(step) for step in config.get("steps", [])),
                     work_dir=Path(emu.settings.state_dir) / "dbt" / tid,
                     full_refresh=full_refresh,
+                    results_dir=self._runs_dir(tid) / run.run_id,
                 ),
                 cancelled=cancel.is_set,
             )
+            steps = report.steps
             if report.succeeded:
                 status, models = "SUCCEEDED", list(report.output_model_names)
             else:
@@ -131,80 +169,92 @@ class TransformEngine:
             if self._stopping:
                 return
             status, reason = "CANCELED", "Canceled by the user"
+        self._prune(tid)
+        ended = emu.clock.now()
         with emu.store.lock:
             self._runs.pop(tid, None)
             current = emu.store.get("transformation", tid)
             if current is None:
                 return
-            current = dict(current)
-            current["status"] = status
-            current["last_ended_at"] = iso(emu.clock.now())
+            current = {**current, "status": status, "last_ended_at": iso(ended)}
             current["output_model_names"] = models
+            current.pop("_run", None)
             emu.store.put("transformation", current)
-            snapshot = current
+        run_ended(
+            emu.events, emu.clock, run, status=status, reason=reason, ended_at=ended, steps=steps
+        )
         if status == "SUCCEEDED":
-            self._event(Event.TRANSFORMATION_RUN_SUCCEEDED, snapshot, status)
-        else:
-            self._event(Event.TRANSFORMATION_RUN_FAILED, snapshot, status, reason)
+            self._source_succeeded(f"transformation:{tid}", "transformation_ids", tid, ended)
 
-    def _event(self, event: Event, tr: dict[str, Any], status: str, reason: str = "") -> None:
-        config = tr.get("transformation_config") or {}
-        project = self._emu.store.get("transformation_project", config.get("project_id", ""))
-        data: dict[str, Any] = {
-            "transformation_id": tr["id"],
-            "transformation_name": config.get("name"),
-            "project_id": config.get("project_id"),
-            "run_id": tr.get("_run_id"),
-            "status": status,
-        }
-        if reason:
-            data["reason"] = reason
-        self._emu.events.transformation(event, project["group_id"] if project else None, data)
+    def _prune(self, tid: str) -> None:
+        runs = self._runs_dir(tid)
+        if not runs.is_dir():
+            return
+        kept = sorted((p for p in runs.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+        for old in kept[:-KEEP_RUNS]:
+            shutil.rmtree(old, ignore_errors=True)
 
     def on_sync_success(self, connection_id: str) -> None:
-        """Run INTEGRATED transformations whose connections all synced since their last run."""
+        """Note a successful sync on every transformation that follows the connection."""
+        self._source_succeeded(
+            connection_id, "connection_ids", connection_id, self._emu.clock.now()
+        )
+
+    def _source_succeeded(self, source: str, field: str, oid: str, at: datetime) -> None:
         store = self._emu.store
-        for tr in store.values("transformation"):
-            schedule = tr.get("schedule") or {}
-            ids = schedule.get("connection_ids") or []
-            if tr["paused"] or connection_id not in ids or tr["id"] in self._runs:
-                continue
-            if schedule.get("schedule_type") != "INTEGRATED":
-                continue
-            since = tr.get("last_started_at") or ""
-            conns = [store.get("connection", cid) for cid in ids]
-            if all(c is not None and (c.get("succeeded_at") or "") > since for c in conns):
-                self._start_quietly(tr["id"])
+        with store.lock:
+            for tr in store.values("transformation"):
+                schedule = tr.get("schedule") or {}
+                if tr["paused"] or oid not in (schedule.get(field) or ()):
+                    continue
+                if sched.follows_syncs(schedule):
+                    pending = {**(tr.get("_pending") or {}), source: iso(at)}
+                    store.put("transformation", {**tr, "_pending": pending})
+
+    def _next_tick(self, tr: dict[str, Any], now: datetime) -> str | None:
+        schedule = tr.get("schedule") or {}
+        anchor = _parse(tr.get("_anchor")) or _parse(tr["created_at"]) or now
+        return iso(sched.next_tick(schedule, after=now, anchor=anchor))
 
     def tick(self) -> None:
-        """Start INTERVAL, TIME_OF_DAY and CRON transformations that are due."""
-        now = self._emu.clock.now()
-        for tr in self._emu.store.values("transformation"):
-            if tr["paused"] or tr["id"] in self._runs:
-                continue
-            if self._due(tr, now):
-                self._start_quietly(tr["id"])
+        """Start the transformations that are due (called by the scheduler loop)."""
+        emu = self._emu
+        now = emu.clock.now()
+        due: list[tuple[str, str]] = []
+        with emu.store.lock:
+            for tr in emu.store.values("transformation"):
+                if tr["paused"]:
+                    continue
+                schedule = tr.get("schedule") or {}
+                next_at = _parse(tr.get("_next_tick_at"))
+                if next_at is None and schedule.get("schedule_type") in sched.CLOCK_TYPES:
+                    emu.store.put(
+                        "transformation", {**tr, "_next_tick_at": self._next_tick(tr, now)}
+                    )
+                    continue
+                if tr["id"] in self._runs:
+                    if next_at is not None and next_at <= now:  # still running: skip the tick
+                        emu.store.put(
+                            "transformation", {**tr, "_next_tick_at": self._next_tick(tr, now)}
+                        )
+                    continue
+                syncing = [
+                    cid for cid in schedule.get("connection_ids") or () if emu.syncs.is_syncing(cid)
+                ]
+                why = sched.trigger(
+                    schedule,
+                    now=now,
+                    next_tick_at=next_at,
+                    pending=tr.get("_pending") or {},
+                    syncing=syncing,
+                )
+                if why is not None:
+                    due.append((tr["id"], why))
+        for tid, why in due:
+            self._start_quietly(tid, why)
 
-    def _due(self, tr: dict[str, Any], now: datetime) -> bool:
-        schedule = tr.get("schedule") or {}
-        kind = schedule.get("schedule_type")
-        last = _parse(tr.get("last_started_at")) or _parse(tr["created_at"])
-        if kind == "INTERVAL" and schedule.get("interval"):
-            return now >= last + timedelta(minutes=int(schedule["interval"]))
-        if kind == "TIME_OF_DAY" and schedule.get("time_of_day"):
-            hour, minute = (int(part) for part in schedule["time_of_day"].split(":"))
-            at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-            days = schedule.get("days_of_week") or list(DAYS)
-            return DAYS[now.weekday()] in days and last < at <= now
-        if kind == "CRON" and schedule.get("cron"):
-            start = self._cron_from.setdefault(tr["id"], last)
-            if now >= next_cron_tick(schedule["cron"], start):
-                self._cron_from[tr["id"]] = now
-                return True
-        return False
-
-    def _start_quietly(self, transformation_id: str) -> None:
+    def _start_quietly(self, transformation_id: str, trigger: str) -> None:
         try:
-            self.run(transformation_id)
+            self.run(transformation_id, trigger=trigger)
         except Exception:
             log.exception("scheduled run of transformation %s failed to start", transformation_id)

@@ -37,6 +37,9 @@ def validate(path: str) -> None:
             console.print(f"    [dim]expected:[/dim] {escape(problem.expected)}")
         for label, location in problem.related:
             console.print(f"    [dim]{escape(label)}:[/dim] {escape(str(location))}")
+        if problem.snippet:
+            for line in problem.snippet.splitlines():
+                console.print(f"    [dim]|[/dim] {escape(line)}")
     count = len(problems)
     console.print(f"[red]{count} problem{'s' if count != 1 else ''}[/red] in {escape(path)}")
     raise SystemExit(1)

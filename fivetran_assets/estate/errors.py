@@ -46,7 +46,8 @@ class Problem:
 
     `value` is the offending value as written in the config (references are shown unresolved, so
     a problem never holds a secret); `related` points at other places involved, such as the first
-    definition of a duplicate name.
+    definition of a duplicate name; `snippet` is the source line with a caret under the column
+    (syntax errors).
     """
 
     message: str
@@ -55,6 +56,7 @@ class Problem:
     value: Any = UNSET
     expected: str | None = None
     related: tuple[tuple[str, Location], ...] = field(default_factory=tuple)
+    snippet: str | None = None
 
     def describe(self) -> str:
         """The problem as plain text, on one or a few lines."""
@@ -66,6 +68,8 @@ class Problem:
         if self.expected:
             lines.append(f"  expected: {self.expected}")
         lines.extend(f"  {label}: {loc}" for label, loc in self.related)
+        if self.snippet:
+            lines.extend(f"    {line}" for line in self.snippet.splitlines())
         return "\n".join(lines)
 
 
@@ -78,6 +82,19 @@ class EstateError(Exception):
         noun = "problem" if count == 1 else "problems"
         body = "\n".join(p.describe() for p in self.problems)
         super().__init__(f"invalid estate config ({count} {noun}):\n{body}")
+
+
+class MissingCredentialsError(EstateError):
+    """The variables the account section names for the API key and secret are not set.
+
+    Not a mistake in the config, so the message says only what to do: `set FIVETRAN_API_KEY and
+    FIVETRAN_API_SECRET (or account.api_key_env/api_secret_env)`, with the config's names.
+    """
+
+    def __init__(self, problems: Iterable[Problem], *, variables: Sequence[str]) -> None:
+        super().__init__(problems)
+        keys = [p.path.removeprefix("account.") for p in self.problems]
+        self.args = (f"set {' and '.join(variables)} (or account.{'/'.join(keys)})",)
 
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:

@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fivetran_assets.estate.errors import EstateError, Location, Problem, did_you_mean
+from fivetran_assets.estate.checks import checked_url
+from fivetran_assets.estate.errors import (
+    EstateError,
+    Location,
+    MissingCredentialsError,
+    Problem,
+    did_you_mean,
+)
 from fivetran_assets.estate.models import (
     Account,
     ColumnRule,
@@ -245,6 +252,8 @@ class Estate:
     def references(self) -> Iterator[tuple[str, Any]]:
         """Every value holding a reference, as (key path, value as written)."""
         yield "account.base_url", self.account.base_url
+        if self.account.rate_state is not None:
+            yield "account.rate_state", self.account.rate_state
         for group in self.groups:
             yield f"{group.path}.destination.config", dict(group.destination.config)
             for index, webhook in enumerate(group.webhooks):
@@ -278,14 +287,20 @@ class Estate:
         value = resolve(
             self.account.base_url, self.environment(variables), where="account.base_url"
         )
-        return value.reveal() if isinstance(value, Secret) else value
+        url = value.reveal() if isinstance(value, Secret) else value
+        return checked_url(url, where="account.base_url")
 
     def credentials(self, variables: Mapping[str, str] | None = None) -> tuple[Secret, Secret]:
         """(api_key, api_secret) read from the variables the account section names."""
         environment = self.environment(variables)
         missing = self._missing_credentials(environment)
         if missing:
-            raise EstateError(missing)
+            names = [
+                name
+                for name in (self.account.api_key_env, self.account.api_secret_env)
+                if name not in environment.variables
+            ]
+            raise MissingCredentialsError(missing, variables=names)
         key_env, secret_env = self.account.api_key_env, self.account.api_secret_env
         return (
             Secret(environment.variables[key_env], f"${{env:{key_env}}}"),

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fivetran_assets.estate.checks import cron_problem
+from fivetran_assets.estate.checks import cron_problem, placeholder_problem, url_problem, walk
 from fivetran_assets.estate.errors import Location, Problem, did_you_mean
 from fivetran_assets.estate.estate import Connection, Group, Transformation
 from fivetran_assets.estate.models import (
@@ -199,6 +199,7 @@ def _expand_entry(
             (*entry_path, "name"),
             "a template takes its names from its for_each items; remove 'name' here",
         )
+    _check_placeholders(ctx, raw, entry_path)
     used = template_variables(template)
     connections = []
     for index, item in enumerate(raw["for_each"]):
@@ -210,6 +211,15 @@ def _expand_entry(
         if built is not None:
             connections.append(built)
     return connections
+
+
+def _check_placeholders(ctx: Context, raw: dict[str, Any], entry_path: KeyPath) -> None:
+    """Every string of a template and its items has balanced `{variable}` braces."""
+    for sub, value in walk(raw):
+        if isinstance(value, str):
+            reason = placeholder_problem(value)
+            if reason:
+                ctx.problem((*entry_path, *sub), reason, value=value)
 
 
 def _expand_item(
@@ -335,12 +345,9 @@ def build_group(
     urls: dict[str, int] = {}
     for hook_index, webhook in webhooks:
         hook_path = (*group_path, "webhooks", hook_index)
-        if not webhook.url.startswith(("http://", "https://")) and "${" not in webhook.url:
-            ctx.problem(
-                (*hook_path, "url"),
-                "a webhook url must start with https:// or http://",
-                value=webhook.url,
-            )
+        reason = url_problem(webhook.url)
+        if reason:
+            ctx.problem((*hook_path, "url"), f"webhook url: {reason}", value=webhook.url)
         if webhook.url in urls:
             first_path = (*group_path, "webhooks", urls[webhook.url])
             ctx.problem(

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fivetran_assets.estate.checks import check_document
+from fivetran_assets.estate.checks import check_document, url_problem
 from fivetran_assets.estate.errors import (
     EstateError,
     Location,
@@ -34,7 +34,7 @@ from fivetran_assets.estate.models import (
 )
 from fivetran_assets.estate.selection import selection_issues
 from fivetran_assets.estate.source import Document, KeyPath, read_documents
-from fivetran_assets.estate.validation import display_path, validate
+from fivetran_assets.estate.validation import display_path, salvage, validate
 
 SECTIONS = tuple(EstateFile.model_fields)
 
@@ -76,9 +76,29 @@ def check_estate(
                 )
             )
     account = _section(doc, "account", Account, problems) or Account()
+    reason = url_problem(account.base_url)
+    if reason:
+        where = ("account", "base_url")
+        problems.append(
+            Problem(
+                reason,
+                path="account.base_url",
+                location=doc.source.locate(where, value=True),
+                value=account.base_url,
+            )
+        )
     dagster = _section(doc, "dagster", DagsterSettings, problems) or DagsterSettings()
     shared = _shared_selections(doc, problems)
     groups = _groups(doc, dagster, shared, problems)
+    if not doc.data.get("groups") and doc.files and not doc.problems:
+        problems.append(
+            Problem(
+                "the config declares no groups, so there is nothing to provision or to model",
+                path="groups",
+                location=doc.source.locate(("groups",)) or Location(doc.files[0]),
+                expected="a 'groups:' list with at least one group (see config/README.md)",
+            )
+        )
     problems = sort_problems(_unique(problems))
     if problems:
         return None, problems
@@ -210,6 +230,13 @@ def _group(ctx: Context, index: int, value: Any, problems: list[Problem]) -> Gro
                 model, item, prefix=(*prefix, key, item_index), data=ctx.data, source=ctx.source
             )
             problems.extend(found)
+            if checked is None:
+                # Check the rest of the item too (an unknown key must not hide its other
+                # problems): go on with the offending keys left out. The estate is invalid
+                # anyway, so nothing built from the remainder is ever returned.
+                salvaged = salvage(model, item)
+                if salvaged is not None:
+                    items[item_index], checked = salvaged
             if checked is not None:
                 parts[key].append((item_index, checked))
     if shell is None:

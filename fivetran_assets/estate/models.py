@@ -85,6 +85,12 @@ class Account(Strict):
     )
     connect_timeout: float = Field(default=10.0, gt=0, description="Seconds.")
     read_timeout: float = Field(default=60.0, gt=0, description="Seconds.")
+    rate_state: str | None = Field(
+        default=None,
+        description="Database every process shares for the rate budget, the apply lock and "
+        "secret fingerprints: postgresql://user:${env:PG_PASSWORD}@host:5432/db in a deployment. "
+        "Unset: $FIVETRAN_ASSETS_RATE_STATE, else state.sqlite in the state folder.",
+    )
 
 
 KeyPart = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")]

@@ -76,6 +76,20 @@ def references(text: str) -> list[Reference]:
     return [t for t in _tokens(text) if isinstance(t, Reference)]
 
 
+def with_defaults(text: str) -> str | None:
+    """`text` with every reference replaced by its default; None if one has no default (then
+    only the resolved value can be checked). Raises ValueError on a malformed reference."""
+    parts = []
+    for token in _tokens(text):
+        if isinstance(token, Reference):
+            if token.default is None:
+                return None
+            parts.append(token.default)
+        else:
+            parts.append(token)
+    return "".join(parts)
+
+
 def has_reference(value: Any) -> bool:
     """Whether a string contains at least one well-formed reference."""
     if not isinstance(value, str) or "${" not in value:

@@ -5,6 +5,11 @@ ourselves from the node tree and record where each key and list item was written
 check can say `config/fivetran.yaml:42:7`. A folder is merged from its `*.yaml` files (top level
 only, sorted by name): `account` and `dagster` may appear in one file, `selections` are merged by
 name and `groups` are concatenated; duplicates are problems naming both places.
+
+A config is input like any other: a file is at most `MAX_FILE_BYTES`, UTF-8 (an invalid byte is
+named by its offset), nested at most `MAX_DEPTH` levels, and its aliases may not refer to
+themselves or expand past `MAX_ALIASES` uses / `MAX_ALIAS_VALUES` values (an alias bomb is refused
+in milliseconds instead of filling memory). Syntax errors carry the line and a caret under it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,20 @@ KeyPath = tuple[str | int, ...]
 
 # libyaml when available: the same marks, several times faster on large estates.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_ALIASES = 10_000
+MAX_ALIAS_VALUES = 200_000
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
+class _Refused(Exception):
+    """Building stopped: the document breaks a limit (the problem says which)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
 
 
 @dataclass
@@ -58,16 +77,64 @@ def _location(file: Path, mark: yaml.Mark | None) -> Location:
 
 
 class _Builder:
-    """Turns a composed node tree into plain values while filling a SourceMap."""
+    """Turns a composed node tree into plain values while filling a SourceMap.
+
+    An alias is the same node object met again: its uses and the values they expand to are
+    counted, and a node met again inside itself is a recursive alias.
+    """
 
     def __init__(self, loader: Any, file: Path, source: SourceMap) -> None:
         self.loader = loader
         self.file = file
         self.source = source
         self.problems: list[Problem] = []
+        self._built: set[int] = set()
+        self._open: set[int] = set()
+        self._aliases = 0
+        self._alias_values = 0
+        self._in_alias = 0
 
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
-        self.source.values[path] = _location(self.file, node.start_mark)
+        self._check(node, path)
+        again = id(node) in self._built
+        self._built.add(id(node))
+        self._open.add(id(node))
+        self._in_alias += again
+        try:
+            return self._value(node, path)
+        finally:
+            self._in_alias -= again
+            self._open.discard(id(node))
+
+    def _check(self, node: yaml.Node, path: KeyPath) -> None:
+        here = _location(self.file, node.start_mark)
+        if id(node) in self._open:
+            raise _Refused(Problem("an alias refers to itself (recursive alias)", location=here))
+        if len(path) > MAX_DEPTH:
+            raise _Refused(Problem(f"nested deeper than {MAX_DEPTH} levels", location=here))
+        if id(node) in self._built:
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _Refused(
+                    Problem(f"more than {MAX_ALIASES:,} alias uses in one file", location=here)
+                )
+        if self._in_alias or id(node) in self._built:
+            self._alias_values += 1
+            if self._alias_values > MAX_ALIAS_VALUES:
+                raise _Refused(
+                    Problem(
+                        f"aliases expand to more than {MAX_ALIAS_VALUES:,} values "
+                        "(an alias bomb?); write the repeated part once, or use a shared "
+                        "selection or a template",
+                        location=here,
+                    )
+                )
+
+    def _value(self, node: yaml.Node, path: KeyPath) -> Any:
+        here = _location(self.file, node.start_mark)
+        self.source.values[path] = here
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
+            raise _Refused(Problem(f"unsupported YAML tag '{node.tag}'", location=here))
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -76,13 +143,20 @@ class _Builder:
                 self.source.keys[(*path, index)] = _location(self.file, child.start_mark)
                 items.append(self.build(child, (*path, index)))
             return items
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except ValueError as exc:  # a number longer than Python converts, a bad date
+            raise _Refused(Problem(f"cannot read this value: {exc}", location=here)) from None
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[Any, Any]:
         self.loader.flatten_mapping(node)
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = self.loader.construct_object(key_node, deep=True)
+            key = (
+                self.loader.construct_object(key_node, deep=True)
+                if isinstance(key_node, yaml.ScalarNode)
+                else key_node  # a mapping or list as a key is never built (it may be a bomb)
+            )
             if not isinstance(key, str | int | bool | float) and key is not None:
                 self.problems.append(
                     Problem(
@@ -110,13 +184,10 @@ class _Builder:
 
 
 def read_file(file: Path, source: SourceMap) -> tuple[Any, list[Problem]]:
-    """Parse one YAML file; syntax errors become problems with file, line and column."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        return None, [
-            Problem(f"cannot read the file: {exc.strerror or exc}", location=Location(file))
-        ]
+    """Parse one YAML file; every way it can be unreadable becomes a problem naming the file."""
+    text, problem = read_text(file)
+    if problem is not None:
+        return None, [problem]
     loader = _LOADER(text)
     try:
         node = loader.get_single_node()
@@ -125,14 +196,85 @@ def read_file(file: Path, source: SourceMap) -> tuple[Any, list[Problem]]:
         builder = _Builder(loader, file, source)
         data = builder.build(node, ())
         return data, builder.problems
+    except _Refused as exc:
+        return None, [exc.problem]
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        detail = " ".join(part for part in (exc.context, exc.problem) if part)
-        return None, [Problem(f"YAML syntax error: {detail}", location=_location(file, mark))]
-    except yaml.YAMLError as exc:
-        return None, [Problem(f"YAML error: {exc}", location=Location(file))]
+        return None, [_syntax_problem(file, text, exc)]
+    except yaml.YAMLError as exc:  # the reader: a control character, ...
+        return None, [_reader_problem(file, text, exc)]
     finally:
         loader.dispose()
+
+
+def read_text(file: Path) -> tuple[str, Problem | None]:
+    """The file as text, or the problem: unreadable, larger than the limit, not UTF-8."""
+    try:
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return "", Problem(
+                f"the file is {size:,} bytes; a config file is at most {MAX_FILE_BYTES:,} "
+                "(split the estate into several files in a folder)",
+                location=Location(file),
+            )
+        raw = file.read_bytes()
+    except OSError as exc:
+        return "", Problem(f"cannot read the file: {exc.strerror or exc}", location=Location(file))
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        return "", Problem(
+            f"not UTF-8 text: invalid byte 0x{raw[exc.start]:02x} at byte offset {exc.start} "
+            "(save the file as UTF-8)",
+            location=Location(file, line, column),
+        )
+
+
+def caret(text: str, line: int, column: int) -> str | None:
+    """The 0-based `line` of `text` with a caret under 0-based `column` (tabs kept aligned)."""
+    lines = text.splitlines()
+    if not 0 <= line < len(lines):
+        return None
+    shown = "".join(ch if ch >= " " or ch == "\t" else "\ufffd" for ch in lines[line])
+    pad = "".join(ch if ch == "\t" else " " for ch in shown[:column])
+    return f"{shown}\n{pad}^"
+
+
+def _syntax_problem(file: Path, text: str, exc: yaml.MarkedYAMLError) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    detail = "; ".join(part for part in (exc.context, exc.problem) if part)
+    related = ()
+    context = exc.context_mark
+    if context is not None and mark is not None and context.line != mark.line:
+        what = (exc.context or "it").removeprefix("while ").replace("parsing ", "")
+        related = ((f"{what} started at", _location(file, context)),)
+    return Problem(
+        f"YAML syntax error: {detail}",
+        location=_location(file, mark),
+        related=related,
+        snippet=caret(text, mark.line, mark.column) if mark else None,
+    )
+
+
+def _reader_problem(file: Path, text: str, exc: yaml.YAMLError) -> Problem:
+    position = getattr(exc, "position", None)
+    if not isinstance(position, int):
+        return Problem(f"YAML error: {exc}", location=Location(file))
+    line = text.count("\n", 0, position)
+    column = position - (text.rfind("\n", 0, position) + 1)
+    reason = getattr(exc, "reason", None) or str(exc)
+    character = getattr(exc, "character", None)
+    if isinstance(character, str):
+        character = ord(character)
+    if isinstance(character, int):
+        reason += f" (character #x{character:04x})"
+    return Problem(
+        f"YAML error: {reason}",
+        location=Location(file, line + 1, column + 1),
+        snippet=caret(text, line, column),
+    )
 
 
 def config_files(path: Path) -> list[Path]:

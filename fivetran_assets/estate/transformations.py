@@ -62,6 +62,13 @@ def _schedule_checks(ctx: Context, schedule: Schedule, path: KeyPath, names: lis
                 "a partially_integrated schedule needs an 'interval' (minutes) besides its "
                 "connections",
             )
+    if schedule.time_of_day is not None and schedule.time_of_day[3:] not in ("00", "30"):
+        ctx.problem(
+            (*here, "time_of_day"),
+            "Fivetran runs transformations on the hour or the half hour",
+            value=schedule.time_of_day,
+            expected="'HH:00' or 'HH:30' (UTC)",
+        )
     if schedule.days_of_week is not None and schedule.time_of_day is None:
         ctx.problem((*here, "days_of_week"), "days_of_week is only used with time_of_day")
     if schedule.cron is not None:

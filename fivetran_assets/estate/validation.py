@@ -8,6 +8,7 @@ the source map, and for unknown keys walk the model types to suggest the nearest
 
 from __future__ import annotations
 
+import copy
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -198,3 +199,37 @@ def validate(
         return model.model_validate(value), []
     except ValidationError as exc:
         return None, problems_from(exc, model=model, prefix=prefix, data=data, source=source)
+
+
+def salvage(model: type[M], value: Any, *, rounds: int = 3) -> tuple[Any, M] | None:
+    """`value` without the keys pydantic rejects, and its instance; None if nothing valid is left.
+
+    Used to go on checking what the rest of a rejected item says (its cron, its schedule, its
+    selection) in the same run; the remainder is never used to build a valid estate.
+    """
+    if not isinstance(value, dict):
+        return None
+    pruned = copy.deepcopy(value)
+    for _ in range(rounds):
+        try:
+            return pruned, model.model_validate(pruned)
+        except ValidationError as exc:
+            removed = False
+            for error in exc.errors(include_url=False):
+                removed |= _remove(pruned, [s for s in error["loc"] if s != "[key]"])
+            if not removed:
+                return None
+    return None
+
+
+def _remove(root: Any, loc: list[Any]) -> bool:
+    """Delete the key at `loc` (for a list item, the key holding the list)."""
+    node = root
+    for step in loc[:-1]:
+        node = _child(node, step)
+    if loc and isinstance(node, dict) and loc[-1] in node:
+        del node[loc[-1]]
+        return True
+    if isinstance(node, list) and len(loc) > 1:
+        return _remove(root, loc[:-1])
+    return False

@@ -135,7 +135,8 @@ class Destination:
 
 @dataclass(frozen=True)
 class Webhook:
-    """An account or group webhook. Fivetran masks the secret on read, so it is not kept."""
+    """An account or group webhook. Fivetran masks the secret on read: only whether one is set
+    (`has_secret`) is kept."""
 
     id: str
     type: WebhookType | str | None
@@ -145,6 +146,7 @@ class Webhook:
     group_id: str | None
     created_at: datetime | None
     created_by: str | None
+    has_secret: bool = False
 
     @classmethod
     def from_api(cls, data: object) -> Webhook:
@@ -160,6 +162,7 @@ class Webhook:
             group_id=opt_str(d, "group_id", r),
             created_at=opt_datetime(d, "created_at", r),
             created_by=opt_str(d, "created_by", r),
+            has_secret=bool(opt_str(d, "secret", r)),
         )
 
 
@@ -285,7 +288,11 @@ class Connection:
 
 @dataclass(frozen=True)
 class ConnectorType:
-    """`GET /v1/metadata/connector-types`: a service Fivetran can connect to."""
+    """`GET /v1/metadata/connector-types`: a service Fivetran can connect to.
+
+    `config_properties` names the settable config fields (from the JSON schema in `config`,
+    which only `GET /v1/metadata/connector-types/{service}` returns); empty when not given.
+    """
 
     id: str
     name: str | None
@@ -293,6 +300,7 @@ class ConnectorType:
     description: str | None
     service_status: str | None
     link_to_docs: str | None
+    config_properties: tuple[str, ...] = ()
 
     @classmethod
     def from_api(cls, data: object) -> ConnectorType:
@@ -305,4 +313,5 @@ class ConnectorType:
             description=opt_str(d, "description", r),
             service_status=opt_str(d, "service_status", r),
             link_to_docs=opt_str(d, "link_to_docs", r),
+            config_properties=tuple(obj(obj(d, "config", r), "properties", r + ".config")),
         )

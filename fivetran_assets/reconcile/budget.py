@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from fivetran_assets.estate.estate import Estate
 from fivetran_assets.fivetran.http import PAGE_LIMIT
-from fivetran_assets.reconcile.plan import Action, Change, Kind, Plan
+from fivetran_assets.reconcile.plan import Change, Kind, Plan
 
 WARN_SHARE = 0.5  # of the hourly budget, for one run
 
@@ -75,7 +75,7 @@ def plan_calls(estate: Estate) -> int:
 
 def change_calls(change: Change) -> int:
     """The calls `Operations` makes for one change (setup tests that pass are part of a create)."""
-    if change.action is Action.DELETE:
+    if change.removes:
         return 1
     if change.kind is Kind.SCHEMA_CONFIG:
         return 2  # read the captured schema, patch the selection

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fivetran_assets.estate.checks import checked_url
 from fivetran_assets.estate.estate import Connection, Estate, Selection, Transformation
 from fivetran_assets.estate.references import Environment, has_reference
 from fivetran_assets.estate.vocabulary import ScheduledBy, TransformationMode
@@ -121,17 +122,20 @@ def _connection(connection: Connection) -> ConnectionSpec:
 def transformation_schedule(transformation: Transformation) -> dict[str, Any]:
     """The seed's three modes in Fivetran's schedule vocabulary (connections still by name).
 
-    integrated -> INTEGRATED after the listed connections; partially integrated -> INTEGRATED
-    plus an `interval`; independent -> INTERVAL, TIME_OF_DAY (with days) or CRON.
+    integrated -> INTEGRATED after the listed connections; partially integrated -> INTERVAL with
+    `smart_syncing` and the connections (the definition takes `connection_ids` on INTEGRATED, or
+    on INTERVAL/TIME_OF_DAY with smart syncing: the only way to say "after syncs and every N
+    minutes"); independent -> INTERVAL or TIME_OF_DAY (with days, smart syncing off) or CRON.
     """
     schedule = transformation.schedule
     if schedule.mode is TransformationMode.INTEGRATED:
         return {"schedule_type": "INTEGRATED", "connections": sorted(schedule.connections or [])}
     if schedule.mode is TransformationMode.PARTIALLY_INTEGRATED:
         return {
-            "schedule_type": "INTEGRATED",
-            "connections": sorted(schedule.connections or []),
+            "schedule_type": "INTERVAL",
             "interval": schedule.interval,
+            "smart_syncing": True,
+            "connections": sorted(schedule.connections or []),
         }
     if schedule.cron:
         return {"schedule_type": "CRON", "cron": [schedule.cron]}
@@ -141,8 +145,9 @@ def transformation_schedule(transformation: Transformation) -> dict[str, Any]:
             "schedule_type": "TIME_OF_DAY",
             "time_of_day": schedule.time_of_day,
             "days_of_week": days,
+            "smart_syncing": False,
         }
-    return {"schedule_type": "INTERVAL", "interval": schedule.interval}
+    return {"schedule_type": "INTERVAL", "interval": schedule.interval, "smart_syncing": False}
 
 
 def _transformation(transformation: Transformation) -> TransformationSpec:
@@ -189,7 +194,10 @@ def desired_groups(estate: Estate, environment: Environment) -> dict[str, GroupS
         webhooks = tuple(
             WebhookSpec(
                 group=group.name,
-                url=resolve_text(hook.url, environment, where=f"{group.path}.webhooks[{i}].url"),
+                url=checked_url(
+                    resolve_text(hook.url, environment, where=f"{group.path}.webhooks[{i}].url"),
+                    where=f"{group.path}.webhooks[{i}].url",
+                ),
                 events=tuple(sorted(e.value for e in hook.events)),
                 active=hook.active,
                 secret=hook.secret,

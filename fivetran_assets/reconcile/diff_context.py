@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fivetran_assets.estate.errors import EstateError
-from fivetran_assets.estate.references import Environment
+from fivetran_assets.estate.references import Environment, references, resolve
 from fivetran_assets.reconcile.fingerprints import FingerprintStore
 from fivetran_assets.reconcile.plan import Change, Delete, FieldDiff, Kind, PlanWarning, Unmanaged
 from fivetran_assets.reconcile.values import flatten, loosely_equal, resolve_secrets
@@ -50,16 +50,23 @@ class DiffContext:
         *,
         prefix: str = "",
     ) -> list[FieldDiff]:
-        """Which secret leaves must be sent: never recorded, or the fingerprint changed."""
+        """Which secret leaves must be sent: never recorded, or the fingerprint changed.
+
+        A secret whose variable is not set cannot be compared (Fivetran masks it): it is
+        reported as not verifiable until set, which is not drift.
+        """
         if not secrets:
             return []
         if live_id is None:
             return [FieldDiff(prefix + path, secret=True, reason="set") for path in sorted(secrets)]
-        try:
-            values = resolve_secrets(secrets, self.environment, where=where)
-        except EstateError as exc:
-            self.warn(kind, group, name, f"cannot check secrets: {exc}")
-            return []
+        values: dict[str, str] = {}
+        for path in sorted(secrets):
+            try:
+                values.update(resolve_secrets({path: secrets[path]}, self.environment, where=where))
+            except EstateError:
+                unset = " and ".join(self._unset(secrets[path]))
+                message = f"{prefix}{path}: not verifiable until {unset} is set"
+                self.warn(kind, group, name, message)
         diffs = []
         for path in sorted(values):
             match = self.fingerprints.matches(live_id, path, values[path])
@@ -67,6 +74,16 @@ class DiffContext:
                 reason = "not recorded" if match is None else "changed"
                 diffs.append(FieldDiff(prefix + path, secret=True, reason=reason))
         return diffs
+
+    def _unset(self, text: str) -> list[str]:
+        """The references in `text` that do not resolve here (shown as written: no secret)."""
+        unset = []
+        for ref in references(text):
+            try:
+                resolve(ref.text, self.environment, where="")
+            except EstateError:
+                unset.append(ref.text)
+        return unset
 
 
 def plain_diffs(

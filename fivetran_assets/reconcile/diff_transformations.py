@@ -66,6 +66,7 @@ def live_schedule(live: Transformation, names_by_id: Mapping[str, str]) -> dict[
         "time_of_day": schedule.time_of_day,
         "days_of_week": list(schedule.days_of_week),
         "cron": list(schedule.cron),
+        "smart_syncing": bool(schedule.smart_syncing),  # unset reads as off
     }
 
 

@@ -2,19 +2,23 @@
 
 `Reconciler(estate, client)` plans from a fresh read of Fivetran every time (no state file
 for identity); `apply(plan)` runs the plan and then verifies with a new plan that must be
-empty. Fingerprints of sent secrets live in the project's state directory
-(`$FIVETRAN_ASSETS_STATE_DIR`, else `.state/` under the project root).
+empty. `lock()` is the estate's apply lock: the CLI and the `provision_fivetran` job hold it
+from their plan to the end of the apply, so two applies never plan against a state the other
+is changing (`plan` alone takes none). Fingerprints of sent secrets and the lock live in the
+deployment's shared state (`estate.connect.estate_state`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
+from fivetran_assets.estate.connect import estate_state
 from fivetran_assets.estate.errors import EstateError
 from fivetran_assets.estate.estate import Estate
 from fivetran_assets.estate.references import Environment
@@ -26,18 +30,13 @@ from fivetran_assets.reconcile.diff import compute_plan
 from fivetran_assets.reconcile.executor import TaskResult
 from fivetran_assets.reconcile.fingerprints import FingerprintStore
 from fivetran_assets.reconcile.plan import Plan
-from fivetran_assets.reconcile.reader import LiveEstate, read_estate
+from fivetran_assets.reconcile.reader import AmbiguousIdentityError, LiveEstate, read_estate
+from fivetran_assets.reconcile.render import apply_summary
 from fivetran_assets.snapshot.store import write_snapshot
+from fivetran_assets.state.locks import DEFAULT_LOCK_TIMEOUT, Holder, apply_lock
+from fivetran_assets.state.shared import StateLocation
 
 logger = logging.getLogger("fivetran_assets.reconcile")
-
-STATE_DIR_ENV = "FIVETRAN_ASSETS_STATE_DIR"
-
-
-def default_state_dir(estate: Estate) -> Path:
-    """Where the project keeps its state: $FIVETRAN_ASSETS_STATE_DIR, else <root>/.state."""
-    explicit = os.environ.get(STATE_DIR_ENV)
-    return Path(explicit) if explicit else estate.root / ".state"
 
 
 @dataclass(frozen=True)
@@ -48,6 +47,7 @@ class ApplyReport:
     result: ApplyResult
     verification: Plan | None
     verify_error: str | None = None
+    plan: Plan | None = None  # the plan applied, for the summary
 
     @property
     def verified(self) -> bool:
@@ -58,15 +58,16 @@ class ApplyReport:
         return self.result.ok and self.verified
 
     def describe(self) -> str:
-        counts = self.result.counts()
-        head = (
-            f"Applied: {counts['done']} done, {counts['failed']} failed, "
-            f"{counts['skipped']} skipped."
-        )
+        head = apply_summary(self.plan or Plan(), self.result)
         if self.verified:
             return head + " Verified: a fresh plan is empty; the live estate matches the config."
-        pending = self.verification.summary() if self.verification else self.verify_error
-        return head + f" Not converged: a fresh plan still has changes ({pending})"
+        if self.verification is None:
+            done = self.result.counts()["done"]
+            reason = self.verify_error or "the live estate could not be read"
+            return f"{head} applied {done} changes; could not verify: {reason}; run plan"
+        return (
+            head + f" Not converged: a fresh plan still has changes ({self.verification.summary()})"
+        )
 
 
 class Reconciler:
@@ -75,6 +76,8 @@ class Reconciler:
     Reads (every call of a plan, and of apply's verification) run on `read_workers`
     (`account.read_concurrency`), writes on `workers` (`account.concurrency`): reads are bound by
     latency, writes by Fivetran's create caps and by what a half-done apply leaves behind.
+    `state` is where fingerprints and the apply lock live (default: the estate's shared state);
+    `state_dir` is a shortcut for a plain local state folder (tests, benchmarks).
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class Reconciler:
         client: FivetranClient,
         *,
         environment: Environment | None = None,
+        state: StateLocation | None = None,
         state_dir: Path | str | None = None,
         workers: int | None = None,
         read_workers: int | None = None,
@@ -91,12 +95,39 @@ class Reconciler:
         self.estate = estate
         self.client = client
         self.environment = environment or estate.environment()
-        self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir(estate)
-        self._snapshot_path = self.state_dir / "snapshot.json" if state_dir is not None else None
+        if state is None:
+            state = (
+                StateLocation(Path(state_dir))
+                if state_dir is not None
+                else estate_state(estate, self.environment)
+            )
+        self.state = state
+        self._snapshot_path = Path(state_dir) / "snapshot.json" if state_dir is not None else None
         self.refresh_snapshot = refresh_snapshot
         self.workers = workers or estate.account.concurrency
         self.read_workers = read_workers or estate.account.read_concurrency
-        self.fingerprints = FingerprintStore(self.state_dir, base_url=client.base_url)
+        self.fingerprints = FingerprintStore(
+            state.shared(), base_url=client.base_url, legacy_dir=state.folder
+        )
+
+    @contextlib.contextmanager
+    def lock(
+        self,
+        *,
+        timeout: timedelta = DEFAULT_LOCK_TIMEOUT,
+        command: str | None = None,
+        on_wait: Callable[[Holder | None], None] | None = None,
+    ) -> Iterator[Holder]:
+        """Hold the apply lock of this estate's account (waiting up to `timeout`; `LockTimeout`
+        names the holder). Hold it from the plan you will apply to the end of `apply`."""
+        with apply_lock(
+            self.state,
+            f"fivetran_assets:apply:{self.client.account}",
+            timeout=timeout,
+            command=command,
+            on_wait=on_wait,
+        ) as holder:
+            yield holder
 
     @cached_property
     def desired(self) -> dict[str, GroupSpec]:
@@ -139,9 +170,9 @@ class Reconciler:
             on_result=on_result,
         )
         try:
-            report = ApplyReport(result, self.plan(prune=prune))
-        except FivetranError as exc:
-            report = ApplyReport(result, None, str(exc))
+            report = ApplyReport(result, self.plan(prune=prune), plan=plan)
+        except (FivetranError, AmbiguousIdentityError) as exc:
+            report = ApplyReport(result, None, str(exc), plan=plan)
         if report.ok and not plan.is_empty and self.refresh_snapshot:
             write_snapshot_if_available(self.estate, self.client, path=self._snapshot_path)
         return report

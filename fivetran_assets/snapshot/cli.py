@@ -36,10 +36,11 @@ def refresh(config_path: str, snapshot_path: str | None, no_dbt: bool) -> None:
         default_snapshot_path,
         write_snapshot,
     )
+    from fivetran_assets.stack.env import command_environment
 
     try:
         estate = load_estate(config_path)
-        client = client_for(estate)
+        client = client_for(estate, command_environment(estate))
         snapshot = write_snapshot(client, estate, snapshot_path, dbt=not no_dbt)
     except (EstateError, FivetranError, SnapshotError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import click
 from rich.console import Console
@@ -16,6 +16,7 @@ from fivetran_assets.stack.credentials import (
     mask,
     stack_env,
 )
+from fivetran_assets.stack.devlog import LogFollower, log_size
 from fivetran_assets.stack.env import EVAL_HINT
 from fivetran_assets.stack.home import ensure_dagster_home
 from fivetran_assets.stack.ports import PortBusyError, require_free_port
@@ -52,6 +53,7 @@ def preflight(manager: ServiceManager, specs: Sequence[ServiceSpec]) -> None:
 
 
 def start_services(manager: ServiceManager, specs: Sequence[ServiceSpec], console: Console) -> None:
+    """Start (or find) each service, then record the stack's ports for commands typed later."""
     preflight(manager, specs)
     for spec in specs:
         with console.status(f"starting {spec.title} on port {spec.port}"):
@@ -59,8 +61,10 @@ def start_services(manager: ServiceManager, specs: Sequence[ServiceSpec], consol
         how = "already running" if started.reused else "started"
         console.print(
             f"{spec.title}: {how} on port {spec.port} (pid {started.record.pid}, "
-            f"log {started.record.log})"
+            f"log {started.record.log})",
+            soft_wrap=True,  # a path stays whole for copy and paste
         )
+    manager.settings.record()
 
 
 def _prepare(console: Console) -> tuple[StackSettings, dict[str, str], ServiceManager, list]:
@@ -74,7 +78,8 @@ def _prepare(console: Console) -> tuple[StackSettings, dict[str, str], ServiceMa
     ensure_dagster_home(settings.dagster_home)
     console.print(
         f"Local credentials: API key {mask(creds.api_key)} (secrets in "
-        f"{settings.state_dir / 'credentials.json'}); DAGSTER_HOME={settings.dagster_home}"
+        f"{settings.state_dir / 'credentials.json'}); DAGSTER_HOME={settings.dagster_home}",
+        soft_wrap=True,
     )
     specs = [emulator_spec(settings, creds, env), receiver_spec(settings, env)]
     return settings, env, ServiceManager(settings), specs
@@ -92,15 +97,20 @@ def demo(departments: int, rows: int) -> None:
         settings, env, manager, specs = _prepare(console)
         preflight(manager, specs)
         if seed_if_missing(settings, departments=departments, rows=rows):
-            console.print(f"Seeded {departments} department databases in {settings.sources_dir}")
+            console.print(
+                f"Seeded {departments} department databases in {settings.sources_dir}",
+                soft_wrap=True,
+            )
         start_services(manager, specs, console)
         run_demo_pipeline(env, settings=settings, console=console)
     except _EXPECTED as exc:
         raise click.ClickException(str(exc)) from None
     console.print(
-        "\nThe local Fivetran and the receiver keep running. `make dev` shows these runs in the "
-        "Dagster UI; `make stop` stops everything. To run `fivetran-assets plan` (or apply, "
-        "refresh) against them, first load their environment into your shell:",
+        f"\nThe local Fivetran and the receiver keep running (ports recorded in "
+        f"{settings.record_path}). `make dev` shows these runs in the Dagster UI; `make stop` "
+        "stops everything. `.venv/bin/fivetran-assets plan` (or apply, refresh) typed in any "
+        "shell finds them; for `dagster` commands, load their environment (DAGSTER_HOME "
+        "included) into your shell first:",
         markup=False,
     )
     console.print(EVAL_HINT, markup=False, soft_wrap=True)
@@ -108,26 +118,35 @@ def demo(departments: int, rows: int) -> None:
 
 @click.command()
 def dev() -> None:
-    """Start the local stack and `dagster dev` (webserver and daemon); Ctrl-C stops all."""
+    """Start the local stack and `dagster dev` (webserver and daemon); Ctrl-C stops all.
+
+    Dagster's output goes to .state/logs/dagster.log; the terminal shows its warnings and errors.
+    """
     console = Console(log_path=False)
     try:
         settings, env, manager, specs = _prepare(console)
         dagster = dagster_dev_spec(settings, env)
         preflight(manager, [*specs, dagster])
         start_services(manager, specs, console)
+        log = manager.log_path(dagster.name)
+        follower = LogFollower(log, offset=log_size(log), show=_show_dagster_line(console))
         with console.status(f"starting dagster dev on {settings.dagster_url} (loading code)"):
-            started = manager.start(dagster, output=sys.stdout.buffer)
+            started = manager.start(dagster)
     except _EXPECTED as exc:
         raise click.ClickException(str(exc)) from None
+    follower.pump()
     console.print(f"\n[bold green]Dagster UI: {settings.dagster_url}[/]  (Ctrl-C stops everything)")
+    console.print(f"Dagster's warnings and errors show here; its full log is {log}", soft_wrap=True)
     if started.process is None:
         console.print(f"dagster dev was already running (pid {started.record.pid}).")
         return
     code = 0
     for number in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, _interrupt)
+    process = started.process
     try:
-        code = started.process.wait()
+        follower.follow(lambda: process.poll() is None)
+        code = process.returncode
         console.print(f"dagster dev exited with code {code}; stopping the stack")
     except KeyboardInterrupt:
         console.print("\nstopping…")
@@ -147,6 +166,13 @@ def stop() -> None:
     if not results:
         console.print("Nothing was running.")
     _report(console, results)
+
+
+def _show_dagster_line(console: Console) -> Callable[[str], None]:
+    def show(line: str) -> None:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    return show
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -1,21 +1,32 @@
-"""`python -m fivetran_assets.stack.env`: the local stack's environment as `export` lines.
+"""The local stack's environment for commands typed in another shell.
 
 `plan`, `apply`, `refresh` or `dagster` typed in a shell must use the same base URL, generated
 credentials, webhook URL and secret and demo folder as `make demo`; otherwise the plan shows
-drift that is not there. `eval "$(.venv/bin/python -m fivetran_assets.stack.env)"` sets them.
-The lines hold the secrets, so they are written only into a pipe or file (for `eval`), never
-onto a terminal, where they would stay in the scrollback.
+drift that is not there. Two ways:
+
+- `plan`, `apply` and `refresh` complete the shell's variables themselves from the stack
+  recorded in `.state/run/` (`local_stack_environment`) when the shell sets none of the base URL
+  and credential variables and the config's base URL then points at the local Fivetran;
+- `eval "$(.venv/bin/python -m fivetran_assets.stack.env)"` exports them (DAGSTER_HOME too, for
+  `dagster` commands). The lines hold the secrets, so they are written only into a pipe or file
+  (for `eval`), never onto a terminal, where they would stay in the scrollback.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from collections.abc import Mapping
-from typing import TextIO
+from typing import Any, TextIO
 
-from fivetran_assets.stack.credentials import load_or_create_credentials, stack_env
-from fivetran_assets.stack.settings import StackSettings
+from fivetran_assets.estate.errors import EstateError
+from fivetran_assets.stack.credentials import (
+    CREDENTIALS_FILE,
+    load_or_create_credentials,
+    stack_env,
+)
+from fivetran_assets.stack.settings import BASE_URL_ENV, StackSettings, read_record
 
 EVAL_HINT = 'eval "$(.venv/bin/python -m fivetran_assets.stack.env)"'
 
@@ -23,6 +34,53 @@ EVAL_HINT = 'eval "$(.venv/bin/python -m fivetran_assets.stack.env)"'
 def export_lines(env: Mapping[str, str]) -> str:
     """POSIX shell `export NAME=value` lines, values quoted for `eval`."""
     return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env.items())
+
+
+def local_stack_variables(
+    estate: Any, environ: Mapping[str, str] | None = None
+) -> dict[str, str] | None:
+    """`environ` (default os.environ) completed with the local stack recorded in the estate's
+    project, or None when that does not apply.
+
+    It applies when a stack was recorded there (`.state/run/stack.json`, with its credentials),
+    the shell sets none of FIVETRAN_BASE_URL and the config's credential variables, and the
+    config's base URL then resolves to the local Fivetran: a config aimed at another Fivetran
+    never receives the local credentials. The variables the shell does set are kept.
+    """
+    env = dict(os.environ if environ is None else environ)
+    root = estate.root
+    account = estate.account
+    if any(env.get(name) for name in (BASE_URL_ENV, account.api_key_env, account.api_secret_env)):
+        return None
+    if not read_record(root) or not (root / ".state" / CREDENTIALS_FILE).is_file():
+        return None
+    settings = StackSettings.from_env(project_root=root, environ=env)
+    creds = load_or_create_credentials(settings.state_dir)
+    local = {
+        **stack_env(settings, creds),
+        account.api_key_env: creds.api_key,
+        account.api_secret_env: creds.api_secret,
+    }
+    completed = {**local, **env}
+    try:
+        aimed_here = estate.base_url(completed).rstrip("/") == settings.emulator_url
+    except EstateError:
+        return None
+    return completed if aimed_here else None
+
+
+def command_environment(estate: Any, *, err: TextIO | None = None) -> Any:
+    """The Environment a shell command (`plan`, `apply`, `refresh`) resolves `estate` in: the
+    shell's variables, completed from the local stack when `local_stack_variables` applies (then
+    a line on `err`, default stderr, says so)."""
+    variables = local_stack_variables(estate)
+    if variables is None:
+        return estate.environment()
+    (err or sys.stderr).write(
+        f"Using the local stack at {variables[BASE_URL_ENV]} (recorded in "
+        f"{estate.root / '.state' / 'run'}; set {BASE_URL_ENV} to aim elsewhere)\n"
+    )
+    return estate.environment(variables)
 
 
 def main(out: TextIO | None = None) -> int:

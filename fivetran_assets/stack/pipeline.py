@@ -12,16 +12,14 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
-from rich.markdown import Markdown
 
-from fivetran_assets.stack.runner import (
-    DEFINITIONS_MODULE,
-    JobRun,
-    execute_job,
-    require_jobs,
-)
+from fivetran_assets.reconcile.plan import Plan
+from fivetran_assets.reconcile.render import PLAN_JSON, render_plan
+from fivetran_assets.stack.runner import JobRun, execute_job
 from fivetran_assets.stack.settings import StackSettings
 from fivetran_assets.stack.summary import TableRows, render_summary, warehouse_tables
 
@@ -51,14 +49,22 @@ def _environ(env: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def _show_plan(console: Console, data: Any) -> None:
+    """The provisioning run's plan, as `fivetran-assets plan` shows it at this width."""
+    plan = Plan.from_dict(data)
+    for part in render_plan(plan, width=console.width):
+        console.print(part)
+
+
 def run_demo_pipeline(
     env: Mapping[str, str],
     *,
     settings: StackSettings | None = None,
     console: Console | None = None,
-    module: str = DEFINITIONS_MODULE,
+    workspace: Path | None = None,
 ) -> DemoResult:
-    """Run `provision_fivetran` then `pipeline` from `module`'s defs; print the summary.
+    """Run `provision_fivetran` then `pipeline` in the workspace's code location (default: the
+    project's workspace.yaml); print the summary.
 
     `env` is the stack's environment (`credentials.stack_env`): base URL, credentials, demo
     folder, webhook URL and secret, DAGSTER_HOME. Raises MissingJobError naming a missing job
@@ -67,18 +73,20 @@ def run_demo_pipeline(
     settings = settings or StackSettings.from_env()
     console = console or Console(log_path=False)
     with _environ(env):
-        require_jobs([PROVISION_JOB, PIPELINE_JOB], module=module)
         console.rule(f"[bold]1/2 Provisioning[/] ({PROVISION_JOB})")
         provision = execute_job(
-            PROVISION_JOB, settings=settings, env=env, console=console, module=module
+            PROVISION_JOB,
+            settings=settings,
+            env=env,
+            console=console,
+            workspace=workspace,
+            require=[PIPELINE_JOB],
+            show_json={PLAN_JSON: lambda data: _show_plan(console, data)},
         )
-        for label, text in provision.markdown.items():
-            console.print(f"[bold]{label}[/]")
-            console.print(Markdown(text.replace("<br>", "; ")))
         console.rule(f"[bold]2/2 Syncs and transformations[/] ({PIPELINE_JOB})")
         started = datetime.now(UTC).replace(tzinfo=None)  # `_fivetran_synced` is naive UTC
         pipeline = execute_job(
-            PIPELINE_JOB, settings=settings, env=env, console=console, module=module
+            PIPELINE_JOB, settings=settings, env=env, console=console, workspace=workspace
         )
     tables = tuple(warehouse_tables(settings.warehouse_path, since=started))
     console.rule("[bold]Summary")

@@ -23,10 +23,10 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO
 
 from fivetran_assets.stack.ports import require_free_port
 from fivetran_assets.stack.settings import StackSettings
+from fivetran_assets.state.files import write_atomic
 
 LOG_TAIL_LINES = 25
 
@@ -200,12 +200,9 @@ class ServiceManager:
         found = (self.read(p.stem) for p in sorted(self.settings.run_dir.glob("*.pid")))
         return [r for r in found if r is not None]
 
-    def start(self, spec: ServiceSpec, *, output: IO[bytes] | None = None) -> Started:
-        """Start `spec` detached (or find it already running and healthy) and wait for health.
-
-        `output` None sends the service's output to its log file; a stream (the terminal, for
-        `dagster dev`) is used as is.
-        """
+    def start(self, spec: ServiceSpec) -> Started:
+        """Start `spec` detached (or find it already running and healthy) and wait for health;
+        its output goes to its log file."""
         existing = self.read(spec.name)
         if existing is not None:
             if is_ours(existing):
@@ -226,8 +223,8 @@ class ServiceManager:
                 cwd=spec.cwd or self.settings.project_root,
                 env={**os.environ, **spec.env},
                 stdin=subprocess.DEVNULL,
-                stdout=output or log_file,
-                stderr=subprocess.STDOUT if output is None else output,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
                 preexec_fn=_default_sigint,
             )
@@ -239,7 +236,7 @@ class ServiceManager:
             log=str(log),
             started=time.time(),
         )
-        self.pid_path(spec.name).write_text(record.to_json())
+        write_atomic(self.pid_path(spec.name), record.to_json(), mode=0o644)
         try:
             self._wait_healthy(spec, process, log)
         except ServiceError:

@@ -1,23 +1,24 @@
-"""Run a job of the project's Definitions through Dagster, following its events with rich.
+"""Run a job of the project's workspace through Dagster, following its events with rich.
 
-The job runs as `dagster job execute -m fivetran_assets.definitions -j NAME` in a subprocess:
-that is Dagster's own path (reconstructable job, the job's executor, the persistent instance of
-DAGSTER_HOME), the code location is loaded fresh (so the `pipeline` job sees the snapshot the
-provisioning run just wrote), and Dagster's verbose output goes to a log file. This process reads
-the run's events from the same instance to show progress and collect what the summary needs.
+Each run is launched in the code location `workspace.yaml` defines, the way the Dagster UI
+launches one (`python -m fivetran_assets.stack.launch`, in a subprocess): the run carries its
+origin, so it shows on its job's page and in the timeline and can be re-executed from the UI; it
+goes into the persistent instance of DAGSTER_HOME; the code location is loaded fresh (so the
+`pipeline` job sees the snapshot the provisioning run just wrote); and Dagster's verbose output
+goes to a log file. This process reads the run's events from the same instance to show progress
+and collect what the summary needs.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
 import subprocess
+import sys
 import time
 import uuid
-import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,13 @@ from typing import Any
 import yaml
 from rich.console import Console
 
+from fivetran_assets.stack.launch import EXIT_NO_JOB
 from fivetran_assets.stack.processes import log_tail
-from fivetran_assets.stack.services import dagster_argv
 from fivetran_assets.stack.settings import StackSettings
 
-DEFINITIONS_MODULE = "fivetran_assets.definitions"
 INVOCATION_TAG = "fivetran_assets/invocation"
 ROW_COUNT = "dagster/row_count"
+ROWS_SYNCED = "fivetran/rows_synced"
 
 
 class DemoError(RuntimeError):
@@ -39,7 +40,7 @@ class DemoError(RuntimeError):
 
 
 class MissingJobError(DemoError):
-    """A job the demo runs is not defined in the project's Definitions."""
+    """A job the demo runs is not defined in the workspace's code location."""
 
 
 class JobFailedError(DemoError):
@@ -51,6 +52,7 @@ class Materialized:
     asset_key: tuple[str, ...]
     step_key: str | None
     row_count: int | None
+    rows_synced: int | None = None  # rows this run's sync wrote (connection tables only)
 
 
 @dataclass(frozen=True)
@@ -64,39 +66,7 @@ class JobRun:
     materializations: tuple[Materialized, ...] = ()
     numbers: Mapping[str, float] = field(default_factory=dict)
     markdown: Mapping[str, str] = field(default_factory=dict)
-
-
-def job_names(module: str = DEFINITIONS_MODULE) -> list[str]:
-    """Names of the public jobs of `module`'s `defs` (imported here, with the current env).
-
-    Loading warnings (a missing snapshot before the first provisioning, beta parameters) are
-    silenced here: the runs load the definitions again and log them where they matter.
-    """
-    logging.disable(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            defs = importlib.import_module(module).defs
-            jobs = defs.resolve_all_job_defs()
-    except Exception as exc:
-        raise DemoError(
-            f"cannot load the Dagster definitions from {module}: {type(exc).__name__}: {exc}"
-        ) from exc
-    finally:
-        logging.disable(logging.NOTSET)
-    return sorted(j.name for j in jobs if not j.name.startswith("__"))
-
-
-def require_jobs(names: Sequence[str], *, module: str = DEFINITIONS_MODULE) -> None:
-    """Fail naming every missing job (and those that exist), before anything runs."""
-    available = job_names(module)
-    missing = [n for n in names if n not in available]
-    if missing:
-        raise MissingJobError(
-            f"{module}.defs has no job named {', '.join(repr(n) for n in missing)} "
-            f"(jobs defined: {', '.join(available) or 'none'}); the demo runs "
-            f"{' then '.join(names)}"
-        )
+    json: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _numeric(value: Any) -> float | None:
@@ -109,21 +79,33 @@ def _numeric(value: Any) -> float | None:
 class _Follower:
     """Turns one run's event records into console lines and the JobRun's collections."""
 
-    def __init__(self, console: Console, job_name: str) -> None:
+    def __init__(
+        self,
+        console: Console,
+        job_name: str,
+        show_json: Mapping[str, Callable[[Any], None]] | None = None,
+    ) -> None:
         self.console = console
         self.job_name = job_name
+        self.show_json = show_json or {}
         self.materializations: list[Materialized] = []
         self.numbers: dict[str, float] = {}
         self.markdown: dict[str, str] = {}
+        self.json: dict[str, Any] = {}
         self.failures: list[str] = []
 
     def _metadata(self, metadata: Mapping[str, Any]) -> None:
         for label, value in metadata.items():
             number = _numeric(value)
-            if number is not None and label != ROW_COUNT:
+            kind = type(value).__name__
+            if number is not None and label not in (ROW_COUNT, ROWS_SYNCED):
                 self.numbers[label] = number
-            elif type(value).__name__ == "MarkdownMetadataValue":
+            elif kind == "MarkdownMetadataValue":
                 self.markdown[label] = str(value.value)
+            elif kind == "JsonMetadataValue":
+                self.json[label] = value.value
+                if label in self.show_json:
+                    self.show_json[label](value.value)
 
     def handle(self, entry: Any) -> None:
         event = entry.dagster_event
@@ -146,12 +128,15 @@ class _Follower:
             self.failures.append(entry.user_message)
         elif kind == "ASSET_MATERIALIZATION":
             mat = entry.asset_materialization
-            rows = _numeric(mat.metadata.get(ROW_COUNT))
-            key = tuple(mat.asset_key.path)
-            self.materializations.append(Materialized(key, entry.step_key, _int(rows)))
+            done = Materialized(
+                tuple(mat.asset_key.path),
+                entry.step_key,
+                _int(_numeric(mat.metadata.get(ROW_COUNT))),
+                _int(_numeric(mat.metadata.get(ROWS_SYNCED))),
+            )
+            self.materializations.append(done)
             self._metadata(mat.metadata)
-            suffix = f" ({int(rows):,} rows)" if rows is not None else ""
-            self.console.log(f"  materialized {'/'.join(key)}{suffix}")
+            self.console.log(f"  materialized {'/'.join(done.asset_key)}{_rows(done)}")
         elif kind == "ASSET_OBSERVATION":
             self._metadata(entry.asset_observation.metadata)
         elif kind == "STEP_OUTPUT":
@@ -169,6 +154,15 @@ def _int(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 
+def _rows(done: Materialized) -> str:
+    """` (5 synced, 1,005 in table)` for a synced table, ` (4,000 rows)` for a model."""
+    if done.row_count is None:
+        return ""
+    if done.rows_synced is None:
+        return f" ({done.row_count:,} {'row' if done.row_count == 1 else 'rows'})"
+    return f" ({done.rows_synced:,} synced, {done.row_count:,} in table)"
+
+
 def execute_job(
     job_name: str,
     *,
@@ -176,28 +170,35 @@ def execute_job(
     env: Mapping[str, str],
     console: Console,
     run_config: Mapping[str, Any] | None = None,
-    module: str = DEFINITIONS_MODULE,
+    workspace: Path | None = None,
+    require: Sequence[str] = (),
+    show_json: Mapping[str, Callable[[Any], None]] | None = None,
     timeout: float = 3600.0,
     poll_interval: float = 0.5,
 ) -> JobRun:
-    """Run `job_name` with `dagster job execute` in the instance of DAGSTER_HOME; follow it.
+    """Launch `job_name` in the workspace's code location (default: the project's
+    workspace.yaml) into the instance of DAGSTER_HOME, and follow it.
 
-    The caller's process must have DAGSTER_HOME set (to read the same instance).
+    `require` names jobs that must exist too (checked before this one launches); `show_json`
+    maps JSON metadata labels to what shows them as they arrive. The caller's process must have
+    DAGSTER_HOME set (to read the same instance).
     """
     from dagster import DagsterInstance, RunsFilter
 
     token = uuid.uuid4().hex
     log = settings.logs_dir / f"job-{job_name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    argv = [*dagster_argv(), "job", "execute", "-m", module, "-j", job_name]
-    argv += ["--tags", json.dumps({INVOCATION_TAG: token})]
+    workspace = workspace or settings.project_root / "workspace.yaml"
+    argv = [sys.executable, "-m", "fivetran_assets.stack.launch", "-w", str(workspace)]
+    argv += ["-j", job_name, "--tags", json.dumps({INVOCATION_TAG: token})]
+    argv += [arg for name in require for arg in ("--require", name)]
     if run_config:
         config_file = settings.run_dir / f"{job_name}-run-config.yaml"
         config_file.parent.mkdir(parents=True, exist_ok=True)
         config_file.write_text(yaml.safe_dump(dict(run_config)))
         argv += ["-c", str(config_file)]
     instance = DagsterInstance.get()
-    follower = _Follower(console, job_name)
+    follower = _Follower(console, job_name, show_json)
     run_id: str | None = None
     cursor: str | None = None
     deadline = time.monotonic() + timeout
@@ -211,7 +212,7 @@ def execute_job(
             stderr=subprocess.STDOUT,
         )
     try:
-        with console.status(f"[bold]{job_name}[/]: starting", spinner="dots"):
+        with console.status(f"[bold]{job_name}[/]: loading the code location", spinner="dots"):
             while True:
                 finished = process.poll() is not None
                 if run_id is None:
@@ -226,19 +227,21 @@ def execute_job(
                     break
                 if time.monotonic() > deadline:
                     process.terminate()
-                    process.wait(timeout=30)
+                    process.wait(timeout=60)
                     raise JobFailedError(
                         f"job {job_name} did not finish within {timeout:g} s; see {log}"
                     )
                 time.sleep(poll_interval)
     except KeyboardInterrupt:
         process.terminate()
-        process.wait(timeout=30)
+        process.wait(timeout=60)
         raise
+    if process.returncode == EXIT_NO_JOB:
+        raise MissingJobError(_launch_error(log))
     if run_id is None:
         raise JobFailedError(
-            f"`dagster job execute -j {job_name}` exited with code {process.returncode} "
-            f"without starting a run. Last lines of {log}:\n{log_tail(log)}"
+            f"launching job {job_name} exited with code {process.returncode} without starting "
+            f"a run. Last lines of {log}:\n{log_tail(log)}"
         )
     run = instance.get_run_by_id(run_id)
     status = run.status.value if run is not None else "UNKNOWN"
@@ -246,7 +249,7 @@ def execute_job(
         reasons = "\n".join(follower.failures) or log_tail(log)
         raise JobFailedError(
             f"job {job_name} run {run_id} ended {status}. {reasons}\n(full log: {log}; the run "
-            f"is in the Dagster UI: `fivetran-assets dev`)"
+            f"is in the Dagster UI: `make dev`)"
         )
     return JobRun(
         job_name=job_name,
@@ -256,4 +259,14 @@ def execute_job(
         materializations=tuple(follower.materializations),
         numbers=dict(follower.numbers),
         markdown=dict(follower.markdown),
+        json=dict(follower.json),
     )
+
+
+def _launch_error(log: Path) -> str:
+    """The launcher's `error: ...` line (a missing job, a code location that does not load)."""
+    lines = log_tail(log, 200).splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("error: ")]
+    if not starts:
+        return f"nothing was launched; see {log}"
+    return "\n".join(lines[starts[-1] :]).removeprefix("error: ")

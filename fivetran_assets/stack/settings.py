@@ -2,10 +2,15 @@
 
 One frozen value built once per command, so every piece (process manager, credentials, Dagster
 home, pipeline) agrees on paths and ports, and tests can build their own in a temp folder.
+
+A stack that started records its host and ports (and the URLs they make) in
+`.state/run/stack.json`; a command typed later in another shell, with the port variables unset,
+uses the recorded ones, so it finds the stack wherever it runs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,10 +21,12 @@ RECEIVER_PORT_ENV = "FIVETRAN_ASSETS_RECEIVER_PORT"
 DAGSTER_PORT_ENV = "FIVETRAN_ASSETS_DAGSTER_PORT"
 DEMO_DIR_ENV = "FIVETRAN_ASSETS_DEMO_DIR"
 HOST_ENV = "FIVETRAN_ASSETS_HOST"
+BASE_URL_ENV = "FIVETRAN_BASE_URL"  # what the config's account.base_url reads
 
 DEFAULT_EMULATOR_PORT = 8765
 DEFAULT_RECEIVER_PORT = 8766
 DEFAULT_DAGSTER_PORT = 3000
+STACK_RECORD = "stack.json"
 
 
 class StackConfigError(ValueError):
@@ -41,10 +48,22 @@ def find_project_root(start: Path | None = None) -> Path:
     )
 
 
-def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+def read_record(project_root: Path) -> dict[str, object]:
+    """What `.state/run/stack.json` recorded ({} when absent or unreadable: defaults apply)."""
+    path = project_root / ".state" / "run" / STACK_RECORD
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _port(environ: Mapping[str, str], name: str, recorded: object, default: int) -> int:
+    """The port in variable `name`; unset: the recorded one (when valid), else `default`."""
     raw = environ.get(name, "").strip()
     if not raw:
-        return default
+        valid = type(recorded) is int and 1 <= recorded <= 65535
+        return recorded if valid else default
     try:
         port = int(raw)
     except ValueError:
@@ -69,17 +88,48 @@ class StackSettings:
     def from_env(
         cls, *, project_root: Path | None = None, environ: Mapping[str, str] | None = None
     ) -> StackSettings:
+        """Variables first; where one is unset, what the last stack started recorded; else
+        the default."""
         env = os.environ if environ is None else environ
         root = (project_root or find_project_root()).resolve()
-        demo = env.get(DEMO_DIR_ENV, "").strip()
+        recorded = read_record(root)
+        demo = env.get(DEMO_DIR_ENV, "").strip() or str(recorded.get("demo_dir") or "")
         return cls(
             project_root=root,
-            host=env.get(HOST_ENV, "").strip() or "127.0.0.1",
-            emulator_port=_port(env, EMULATOR_PORT_ENV, DEFAULT_EMULATOR_PORT),
-            receiver_port=_port(env, RECEIVER_PORT_ENV, DEFAULT_RECEIVER_PORT),
-            dagster_port=_port(env, DAGSTER_PORT_ENV, DEFAULT_DAGSTER_PORT),
+            host=env.get(HOST_ENV, "").strip() or str(recorded.get("host") or "127.0.0.1"),
+            emulator_port=_port(
+                env, EMULATOR_PORT_ENV, recorded.get("emulator_port"), DEFAULT_EMULATOR_PORT
+            ),
+            receiver_port=_port(
+                env, RECEIVER_PORT_ENV, recorded.get("receiver_port"), DEFAULT_RECEIVER_PORT
+            ),
+            dagster_port=_port(
+                env, DAGSTER_PORT_ENV, recorded.get("dagster_port"), DEFAULT_DAGSTER_PORT
+            ),
             demo_dir=(root / demo) if demo else None,
         )
+
+    @property
+    def record_path(self) -> Path:
+        return self.run_dir / STACK_RECORD
+
+    def record(self) -> Path:
+        """Write `.state/run/stack.json`: host, ports and URLs of the stack being started."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        data = {
+            "host": self.host,
+            "emulator_port": self.emulator_port,
+            "receiver_port": self.receiver_port,
+            "dagster_port": self.dagster_port,
+            "emulator_url": self.emulator_url,
+            "webhook_url": self.webhook_url,
+            "dagster_url": self.dagster_url,
+            "demo_dir": str(self.demo_path),
+        }
+        tmp = self.record_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        tmp.replace(self.record_path)
+        return self.record_path
 
     @property
     def state_dir(self) -> Path:

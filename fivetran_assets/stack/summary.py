@@ -115,6 +115,16 @@ def paste_query(warehouse: Path, tables: Sequence[TableRows], models: Sequence[s
     )
 
 
+def provisioning_text(provision: JobRun) -> str:
+    """What the provisioning run did, as its apply op said it (`9 resources created in 13
+    steps (...). Verified: ...`), or its plan's summary line when there was nothing to apply."""
+    result = provision.markdown.get("result", "").strip()
+    if result:
+        return result
+    plan = provision.markdown.get("plan", "").strip()
+    return plan.splitlines()[0].strip("*") if plan else "(the run reported no plan)"
+
+
 def render_summary(
     console: Console,
     *,
@@ -123,18 +133,12 @@ def render_summary(
     warehouse: Path,
     tables: Sequence[TableRows],
 ) -> None:
-    counts = Table(title=f"Provisioning (run {provision.run_id[:8]})", min_width=30)
-    counts.add_column("what")
-    counts.add_column("count", justify="right")
-    for label, value in sorted(provision.numbers.items()):
-        counts.add_row(label, f"{value:g}")
-    if not provision.numbers:
-        counts.add_row("(the provisioning run reported no counts)", "")
-    console.print(counts)
-
+    console.print(
+        f"[bold]Provisioning[/] (run {provision.run_id[:8]}): {provisioning_text(provision)}"
+    )
     rows = Table(title=f"Warehouse tables ({warehouse})")
-    rows.add_column("schema")
-    rows.add_column("table")
+    rows.add_column("schema", no_wrap=True, overflow="ignore")  # names are never cut
+    rows.add_column("table", no_wrap=True, overflow="ignore")
     rows.add_column("rows", justify="right")
     rows.add_column("synced by this run", justify="right")
     for t in tables:

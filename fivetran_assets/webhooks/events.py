@@ -9,7 +9,11 @@ A delivery body looks like (compact JSON, in this key order)::
 Older payloads say `group_id` instead of `destination_group_id`. Transformation events carry
 `transformation_id`, `transformation_name`, `project_id` and `run_id` inside `data` (the local
 Fivetran's shape; `data.status` is then RUNNING, SUCCEEDED or FAILED) or at the top level; both
-are accepted. Event names and statuses Fivetran adds
+are accepted. dbt run events (`dbt_run_start`, `dbt_run_succeeded`, `dbt_run_failed`) name the
+transformation `data.dbtJobId` / `data.dbtJobName` and the run `data.startupDetails.jobId`; a
+failure's reason is `data.reason`, else the first failed step's `commandResult.error`: the same
+fields then hold them, so both families read alike (`dbt_runs` parses their step results).
+Event names and statuses Fivetran adds
 later are kept as plain strings rather than rejected, so a new event type never makes the
 receiver refuse (and Fivetran eventually disable) the webhook.
 """
@@ -130,11 +134,13 @@ class WebhookEvent:
             group_id=_optional_str(payload, "destination_group_id")
             or _optional_str(payload, "group_id"),
             status=SyncStatus.parse(status) if status is not None else None,
-            reason=_optional_str(data, "reason", where="data.reason"),
-            transformation_id=_either(payload, data, "transformation_id"),
-            transformation_name=_either(payload, data, "transformation_name"),
+            reason=_optional_str(data, "reason", where="data.reason") or _step_error(data),
+            transformation_id=_either(payload, data, "transformation_id")
+            or _optional_str(data, "dbtJobId", where="data.dbtJobId"),
+            transformation_name=_either(payload, data, "transformation_name")
+            or _optional_str(data, "dbtJobName", where="data.dbtJobName"),
             transformation_project_id=_either(payload, data, "project_id"),
-            transformation_run_id=_either(payload, data, "run_id"),
+            transformation_run_id=_either(payload, data, "run_id") or _job_id(data),
         )
 
     @classmethod
@@ -146,6 +152,24 @@ class WebhookEvent:
         except InputError as exc:
             raise WebhookPayloadError(f"body refused: {exc.message}") from None
         return cls.from_payload(payload)
+
+
+def _job_id(data: Mapping[str, Any]) -> str | None:
+    details = data.get("startupDetails")
+    if not isinstance(details, Mapping):
+        return None
+    return _optional_str(details, "jobId", where="data.startupDetails.jobId")
+
+
+def _step_error(data: Mapping[str, Any]) -> str | None:
+    """The first failed step's error, for a dbt run event without `data.reason`."""
+    result = data.get("result")
+    steps = result.get("stepResults") if isinstance(result, Mapping) else None
+    for step in steps if isinstance(steps, list) else ():
+        command = step.get("commandResult") if isinstance(step, Mapping) else None
+        if isinstance(command, Mapping) and step.get("success") is False:
+            return _optional_str(command, "error", where="commandResult.error") or None
+    return None
 
 
 def _either(payload: Mapping[str, Any], data: Mapping[str, Any], key: str) -> str | None:

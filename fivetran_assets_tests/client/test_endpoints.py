@@ -160,7 +160,11 @@ def test_connection_lifecycle_and_schema(
     assert tested.status.setup_state is SetupState.CONNECTED
     assert client.update_connection(conn.id, sync_frequency=60).sync_frequency == 60
 
-    assert client.get_schema_config(conn.id) is None  # not captured yet
+    captured = client.get_schema_config(conn.id)  # captured once the setup tests passed
+    assert captured is not None and set(next(iter(captured.schemas.values())).tables) == {
+        "orders",
+        "notes",
+    }
     config = client.reload_schema_config(conn.id, exclude_mode=ExcludeMode.PRESERVE)
     (schema_name,) = config.schemas
     assert set(config.schemas[schema_name].tables) == {"orders", "notes"}

@@ -7,8 +7,30 @@ from pathlib import Path
 from fivetran_assets_tests.emulator.support import Api, make_connection
 
 
+def test_schema_captured_when_setup_tests_pass(api: Api, group_id: str, source: Path) -> None:
+    """As Fivetran does: a connection that passed its setup tests has its schema captured, so
+    reading it right after create works while `schema_status` says ready; without setup tests
+    it is `blocked_on_capture` and the read is 404 until a reload."""
+    tested = make_connection(api, group_id, source, "tested", schedule_type="manual")
+    assert tested["status"]["schema_status"] == "ready"
+    config = api.get(f"/v1/connections/{tested['id']}/schemas", expect=200)["data"]
+    assert set(config["schemas"]["main"]["tables"]) == {"users", "events"}
+    untested = make_connection(
+        api, group_id, source, "untested", schedule_type="manual", run_setup_tests=False
+    )
+    assert untested["status"]["schema_status"] == "blocked_on_capture"
+    base = f"/v1/connections/{untested['id']}/schemas"
+    assert api.get(base, expect=404)["code"] == "NotFound_SchemaConfig"
+    api.post(f"/v1/connections/{untested['id']}/test", expect=200)
+    assert api.get(base, expect=200)["data"]["schemas"]["main"]["enabled"] is True
+    status = api.get(f"/v1/connections/{untested['id']}", expect=200)["data"]["status"]
+    assert status["schema_status"] == "ready"
+
+
 def test_schema_config_lifecycle(api: Api, group_id: str, source: Path) -> None:
-    conn = make_connection(api, group_id, source, "schemas", schedule_type="manual")
+    conn = make_connection(
+        api, group_id, source, "schemas", schedule_type="manual", run_setup_tests=False
+    )
     base = f"/v1/connections/{conn['id']}/schemas"
     assert api.get(base, expect=404)["code"] == "NotFound_SchemaConfig"
     bad_mode = api.post(f"{base}/reload", {"exclude_mode": "SOMETIMES"}, expect=400)
@@ -47,7 +69,9 @@ def test_schema_config_lifecycle(api: Api, group_id: str, source: Path) -> None:
 
 
 def test_precreate_then_conflict(api: Api, group_id: str, source: Path) -> None:
-    conn = make_connection(api, group_id, source, "precreated", schedule_type="manual")
+    conn = make_connection(
+        api, group_id, source, "precreated", schedule_type="manual", run_setup_tests=False
+    )
     base = f"/v1/connections/{conn['id']}/schemas"
     body = {
         "schema_change_handling": "ALLOW_COLUMNS",

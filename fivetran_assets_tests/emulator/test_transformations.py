@@ -68,6 +68,8 @@ def test_transformation_bad_input(api: Api, group_id: str, tmp_path: Path) -> No
         ({"schedule_type": "INTERVAL"}, "interval"),
         ({"schedule_type": "CRON", "cron": ["not a cron"]}, "schedule.cron"),
         ({"schedule_type": "TIME_OF_DAY", "time_of_day": "25:00"}, "schedule.time_of_day"),
+        ({"schedule_type": "TIME_OF_DAY", "time_of_day": "10:15"}, "schedule.time_of_day"),
+        ({"schedule_type": "CRON", "cron": ["0 0 * * * 30"]}, "schedule.cron"),
         ({"schedule_type": "INTEGRATED", "connection_ids": ["ghost"]}, "schedule.connection_ids"),
     ]:
         error = api.post("/v1/transformations", _transformation(project["id"], schedule))
@@ -172,9 +174,11 @@ def test_interval_schedule_and_cancel(api: Api, group_id: str, tmp_path: Path) -
     assert canceled["status"] == "CANCELED"
 
 
-def test_cron_and_time_of_day_schedules_send_events(
-    api: Api, group_id: str, tmp_path: Path
+def test_dbt_core_runs_send_both_event_families(
+    api: Api, group_id: str, tmp_path: Path, emulator
 ) -> None:
+    """A webhook subscribed to the guide's list gets `dbt_run_*` with each step's dbt output;
+    `transformation_run_*` go beside them with the same run id; run_results.json is kept."""
     from fivetran_assets_tests.emulator.test_webhooks import Receiver
 
     receiver = Receiver()
@@ -183,45 +187,62 @@ def test_cron_and_time_of_day_schedules_send_events(
             f"/v1/webhooks/group/{group_id}",
             {
                 "url": receiver.url,
-                "events": ["transformation_run_start", "transformation_run_failed"],
-                "active": False,
+                "events": [
+                    "sync_start",
+                    "sync_end",
+                    "dbt_run_start",
+                    "dbt_run_succeeded",
+                    "dbt_run_failed",
+                    "transformation_run_succeeded",
+                    "transformation_run_failed",
+                ],
+                "active": True,
             },
             expect=200,
         )
-        hook_id = api.get("/v1/webhooks")["data"]["items"][0]["id"]
-        api.patch(f"/v1/webhooks/{hook_id}", {"active": True}, expect=200)
         project_dir = dbt_project(tmp_path / "dbt")
+        (project_dir / "models" / "schema.yml").write_text(
+            "version: 2\nmodels:\n  - name: answer\n    columns:\n      - name: answer\n"
+            "        data_tests: [not_null, {accepted_values: {arguments: {values: [1]}}}]\n"
+        )
         project = api.post(
             "/v1/transformation-projects",
             {"group_id": group_id, "project_config": {"git_remote_url": str(project_dir)}},
             expect=201,
         )["data"]
-        shutil.rmtree(project_dir)  # runs then fail at once: this test is about scheduling
-        now = api.get("/_local/clock", expect=200)["data"]["now"]
-        hour, minute = int(now[11:13]), int(now[14:16])
-        at = f"{hour + (minute + 2) // 60:02d}:{(minute + 2) % 60:02d}" if hour < 23 else None
-        schedules = [{"schedule_type": "CRON", "cron": ["* * * * *"]}]
-        if at:
-            schedules.append({"schedule_type": "TIME_OF_DAY", "time_of_day": at})
-        ids = [
-            api.post("/v1/transformations", _transformation(project["id"], s), expect=201)["data"][
-                "id"
-            ]
-            for s in schedules
-        ]
-        for tid in ids:
-            ran = wait_for(
-                lambda tid=tid: api.get(f"/v1/transformations/{tid}")["data"]["last_ended_at"],
-                timeout=10,
-                what=f"scheduled run of {tid}",
-            )
-            assert ran
-        failed = wait_for(lambda: receiver.events("transformation_run_failed"), what="event")
-        body = failed[0]
-        assert list(body) == ["event", "created", "destination_group_id", "data"]
-        assert body["destination_group_id"] == group_id
-        assert body["data"]["transformation_id"] in ids
-        assert body["data"]["transformation_name"] == "nightly"
-        assert body["data"]["status"] == "FAILED" and body["data"]["reason"]
+        body = _transformation(project["id"], {"schedule_type": "INTERVAL", "interval": 1440})
+        body["transformation_config"]["steps"].append({"name": "test", "command": "dbt test"})
+        tid = api.post("/v1/transformations", body, expect=201)["data"]["id"]
+        api.post(f"/v1/transformations/{tid}/run", expect=200)
+        failed = wait_for(lambda: receiver.events("dbt_run_failed"), timeout=90, what="dbt run")
+        start = receiver.events("dbt_run_start")[0]
+        assert list(start) == ["event", "created", "destination_group_id", "data"]
+        assert start["destination_group_id"] == group_id
+        assert start["data"]["dbtJobId"] == tid and start["data"]["dbtJobName"] == "nightly"
+        assert start["data"]["startupDetails"] == {"type": "manual", "jobId": 1}
+        data = failed[0]["data"]
+        run, test = data["result"]["stepResults"]
+        assert data["result"]["description"] == "Steps: successful 1, failed 1"
+        assert run["success"] and run["successfulModelRuns"] == 1
+        assert run["step"] == {
+            "name": "run",
+            "processBuilderCommand": ["dbt", "run", "--select", "answer"],
+        }
+        assert (
+            "OK created sql" in run["commandResult"]["output"]
+            and run["commandResult"]["exitCode"] == 0
+        )
+        assert not test["success"] and test["commandResult"]["exitCode"] == 1
+        assert "FAIL 1 accepted_values_answer_answer__1" in test["commandResult"]["output"]
+        assert "PASS not_null_answer_answer" in test["commandResult"]["output"]
+        assert "accepted_values_answer_answer__1" in data["reason"]
+        assert data["startTime"] <= run["startTime"] <= run["endTime"] <= data["endTime"]
+        other = wait_for(lambda: receiver.events("transformation_run_failed"), what="other family")
+        assert other[0]["data"]["run_id"] == str(data["startupDetails"]["jobId"])
+        kept = sorted(
+            p.name for p in (emulator.settings.state_dir / "dbt" / tid / "runs" / "1").iterdir()
+        )
+        assert kept == ["1-run.json", "2-test.json"]
+        assert not receiver.events("dbt_run_succeeded")
     finally:
         receiver.server.shutdown()

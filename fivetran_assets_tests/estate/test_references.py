@@ -100,7 +100,9 @@ def test_fingerprints_are_stable_keyed_and_not_the_value() -> None:
 def test_demo_estate_resolves_in_an_environment() -> None:
     estate = load_estate(CONFIG)
     assert estate.base_url({}) == "http://127.0.0.1:8765"
-    assert estate.base_url({"FIVETRAN_BASE_URL": "http://h:1"}) == "http://h:1"
+    assert estate.base_url({"FIVETRAN_BASE_URL": "https://h:1"}) == "https://h:1"
+    with pytest.raises(EstateError, match="http:// is only allowed to this machine"):
+        estate.base_url({"FIVETRAN_BASE_URL": "http://h:1"})  # credentials in clear text
     missing = estate.check_environment({})
     assert {p.path for p in missing} == {
         "groups[departments].webhooks[0].secret",

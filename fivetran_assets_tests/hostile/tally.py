@@ -27,8 +27,10 @@ class Tally:
     persisted_invalid: int = 0
     unclear: list[str] = field(default_factory=list)
 
-    def record(self, label: str, status: int, message: object, *, names: str | None = None) -> None:
-        """One answer: 4xx with a message of some substance (naming `names`, when given)."""
+    def record(
+        self, label: str, status: int, message: object, *, names: str | tuple[str, ...] = ()
+    ) -> None:
+        """One answer: 4xx with a message of some substance (saying each of `names`)."""
         self.tried += 1
         text = message if isinstance(message, str) else ""
         if status >= 500:
@@ -36,8 +38,8 @@ class Tally:
         if is_traceback(text):
             self.tracebacks += 1
         good = 400 <= status < 500 and len(text) >= 12 and not is_traceback(text)
-        if good and names is not None:
-            good = names in text
+        if good:
+            good = all(name in text for name in ((names,) if isinstance(names, str) else names))
         if good:
             self.clear += 1
         else:

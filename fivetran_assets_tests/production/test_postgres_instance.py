@@ -109,7 +109,7 @@ def deployment(
         def run(job: str, run_config: dict[str, Any]) -> JobRun:
             return execute_job(
                 job, settings=settings, env=env, console=console, run_config=run_config,
-                timeout=120,
+                workspace=PROJECT / "workspace.yaml", timeout=120,
             )  # fmt: skip
 
         # Fivetran test-delivers to a webhook's URL when it is created: the receiver must run.

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import yaml
 
 from fivetran_assets.emulator.dataplane.seed import seed_demo
@@ -19,35 +16,22 @@ from fivetran_assets.fivetran.client import FivetranClient
 from fivetran_assets.fivetran.ratelimit import RateBudget
 from fivetran_assets.fivetran.retry import RetryPolicy
 from fivetran_assets.reconcile.service import Reconciler
+from fivetran_assets_tests.fixtures.local import LocalControls, webhook_receiver
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO / "config" / "fivetran.yaml"
 WEBHOOK_SECRET = "whsec_first_0001"
 
 
-class _Receiver(http.server.BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", 0)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        return
-
-
 @pytest.fixture
 def webhook_url() -> Iterator[str]:
     """A receiver that accepts every delivery (Fivetran tests a webhook URL on create)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/fivetran/webhook"
-    server.shutdown()
-    server.server_close()
+    with webhook_receiver() as url:
+        yield url
 
 
 @dataclass
-class Estate:
+class Estate(LocalControls):
     """The demo config in a temp file, its environment, and a way to plan/apply it."""
 
     emulator: Any
@@ -83,27 +67,13 @@ class Estate:
             **kwargs,
         )
 
-    def requests(self) -> list[dict[str, Any]]:
-        answer = requests.get(
-            self.emulator.base_url + "/_local/requests", auth=self.emulator.auth, timeout=5
-        )
-        return answer.json()["items"]
+    @property
+    def control_url(self) -> str:
+        return self.emulator.base_url
 
-    def clear_requests(self) -> None:
-        requests.delete(
-            self.emulator.base_url + "/_local/requests", auth=self.emulator.auth, timeout=5
-        )
-
-    def fault(self, **rule: Any) -> None:
-        answer = requests.post(
-            self.emulator.base_url + "/_local/faults", json=rule, auth=self.emulator.auth, timeout=5
-        )
-        answer.raise_for_status()
-
-    def clear_faults(self) -> None:
-        requests.delete(
-            self.emulator.base_url + "/_local/faults", auth=self.emulator.auth, timeout=5
-        )
+    @property
+    def control_auth(self) -> tuple[str, str]:
+        return self.emulator.auth
 
 
 @pytest.fixture

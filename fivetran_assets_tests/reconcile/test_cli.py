@@ -10,9 +10,10 @@ from fivetran_assets.cli import main
 from fivetran_assets_tests.reconcile.conftest import WEBHOOK_SECRET
 
 
-def _run(demo, *args: str):
+def _run(demo, *args: str, columns: int = 80):
     env = {
         **demo.env,
+        "COLUMNS": str(columns),
         "FIVETRAN_ASSETS_STATE_DIR": str(demo.state_dir),
         "FIVETRAN_TIME_SCALE": "60",
         "FIVETRAN_ASSETS_SNAPSHOT": str(demo.state_dir / "snapshot.json"),
@@ -30,9 +31,12 @@ def test_plan_apply_plan_exit_codes_and_masking(demo) -> None:
     # 6 listings + 4 schema reads, of the demo's default budget
     assert "Reading the live estate: ~10 calls, <1% of 20,000/h" in pending.stderr
 
-    table = _run(demo, "plan", "--config", config)
+    listed = _run(demo, "plan", "--config", config)
+    assert listed.exit_code == 2
+    assert "+ connection departments/sales  service=sqlite" in listed.output
+    table = _run(demo, "plan", "--config", config, columns=160)
     assert table.exit_code == 2
-    assert "connection" in table.output and "******" in table.output
+    assert "connection" in table.output and "config.database=****** (set)" in table.output
 
     applied = _run(demo, "apply", "--config", config, "--yes")
     assert applied.exit_code == 0, applied.output
@@ -82,3 +86,18 @@ def test_invalid_config_makes_no_api_call(demo) -> None:
     assert result.exit_code == 1
     assert "broken.yaml" in result.output
     assert demo.requests() == []
+
+
+def test_apply_that_cannot_verify_says_so_and_exits_1(demo) -> None:
+    """A 429 storm on the listing the verifying plan needs (after the first plan's read): the
+    changes are applied, the verification cannot be read, and apply says exactly that."""
+    demo.fault(
+        kind="status", path="/v1/groups", method="GET", after=1, count=-1, status=429, retry_after=0
+    )
+    applied = _run(demo, "apply", "--config", str(demo.path), "--yes")
+    assert applied.exit_code == 1, applied.output
+    assert "applied 13 changes; could not verify: " in applied.output
+    assert "; run plan" in applied.output
+    assert "Traceback" not in applied.output and "AttributeError" not in applied.output
+    demo.clear_faults()
+    assert demo.reconciler().plan().is_empty  # the changes were applied

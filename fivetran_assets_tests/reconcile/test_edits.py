@@ -103,6 +103,27 @@ def test_each_edit_shows_exactly_its_change_and_applies_it(demo) -> None:
     ]
     _apply(demo, plan)
 
+    def partially_integrated(d: dict) -> None:
+        d["groups"][0]["transformations"][-1]["schedule"] = {
+            "mode": "partially_integrated",
+            "connections": ["sales"],
+            "interval": 120,
+        }
+
+    demo.edit(partially_integrated)
+    plan = demo.reconciler().plan()
+    ((change),) = plan.changes
+    assert {f.path: (f.old, f.new) for f in change.fields} == {
+        "schedule.schedule_type": ("TIME_OF_DAY", "INTERVAL"),
+        "schedule.interval": (None, 120),
+        "schedule.smart_syncing": (False, True),
+        "schedule.connections": ([], ["sales"]),
+    }
+    _apply(demo, plan)
+    rollup = next(t for t in client.list_transformations() if t.name == "nightly_rollup")
+    assert rollup.schedule.smart_syncing is True and rollup.schedule.interval == 120
+    assert rollup.schedule.connection_ids == (sales.id,)
+
     demo.edit(lambda d: _template(d)["for_each"].pop())
     plan = demo.reconciler().plan()
     assert plan.is_empty

@@ -157,13 +157,20 @@ def stack_env_vars(stack_settings: StackSettings) -> dict[str, str]:
 def _run_job(
     name: str, settings: StackSettings, env: dict[str, str], *, run_config: dict | None = None
 ) -> JobRun:
-    """`dagster job execute` of the project's job into the stack's DAGSTER_HOME (quietly)."""
+    """The project's job launched in its workspace's code location (as the UI launches one),
+    into the stack's DAGSTER_HOME (quietly)."""
     console = Console(file=io.StringIO(), width=120)
     with pytest.MonkeyPatch.context() as patch:
         for variable, value in env.items():
             patch.setenv(variable, value)
         return execute_job(
-            name, settings=settings, env=env, console=console, run_config=run_config, timeout=180
+            name,
+            settings=settings,
+            env=env,
+            console=console,
+            run_config=run_config,
+            workspace=PROJECT / "workspace.yaml",
+            timeout=180,
         )
 
 

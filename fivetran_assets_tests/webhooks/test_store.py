@@ -225,14 +225,15 @@ def _hold_writers(url: str) -> Database:
 
 def test_an_event_the_database_refuses_fails_alone(log: EventLog, event_log_url: str) -> None:
     """A batch that fails because of one event is retried event by event: its neighbours are
-    stored, only that one is refused (the receiver answers it 400)."""
+    stored, only that one is refused (the receiver answers it 400). The receiver's input policy
+    refuses such a body before it reaches the log; this parses past it to test the log alone."""
     blocker = _hold_writers(event_log_url)
     futures: list[Future] = []
     try:
         for n in range(40):
             connector = "bad\ud800" if n == 20 else f"c{n}"
             raw = body(connector=connector, sync=f"s{n}", ms=n)
-            futures.append(log.submit(raw, WebhookEvent.from_json(raw)))
+            futures.append(log.submit(raw, WebhookEvent.from_payload(json.loads(raw))))
     finally:
         blocker.execute("COMMIT")
         blocker.close()

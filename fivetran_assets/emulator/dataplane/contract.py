@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +76,20 @@ class SyncRequest:
     destination_config: dict[str, Any]
     schema_prefix: str
     # The connection's schema config in the shape of GET /v1/connections/{id}/schemas `data`.
+    # A blocked column with `drop_from_destination: true` is dropped from its destination table.
     schema_config: dict[str, Any]
     salt: str  # per destination; hashed columns are sha256(salt + value) in hex
     state_dir: Path  # where the data plane may keep per-connection incremental state
     full_resync: bool = False
     # (source schema, source table) pairs to re-read from scratch
     resync_tables: tuple[tuple[str, str], ...] = ()
+    # The local Fivetran's (time-scaled) clock when the sync started: rows written are stamped
+    # `_fivetran_synced` with it, so they compare with the API's `succeeded_at` as in Fivetran.
+    # None: the wall clock.
+    synced_at: datetime | None = None
+    # Read every table row by row instead of columnar (what a columnar read falls back to on
+    # mixed value types); benchmarks compare the two.
+    read_by_rows: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,27 @@ class DbtRunRequest:
     steps: tuple[dict[str, str], ...]  # ({"name": ..., "command": "dbt run --select ..."}, ...)
     work_dir: Path
     full_refresh: bool = False
+    # Where to keep each step's run_results.json (``<n>-<step name>.json``), when set.
+    results_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class DbtStepResult:
+    """One step as Fivetran reports it in a dbt run's events (``result.stepResults[]``)."""
+
+    name: str
+    command: str
+    exit_code: int | None  # None when the step was canceled
+    output: str  # dbt's console output
+    error: str  # why it failed ('' on success)
+    started: float  # time.monotonic() when dbt started, and when it ended
+    ended: float
+    successful_models: int = 0
+    failed_models: int = 0
+
+    @property
+    def succeeded(self) -> bool:
+        return self.exit_code == 0
 
 
 @dataclass(frozen=True)
@@ -116,6 +146,7 @@ class DbtRunReport:
     succeeded: bool
     output_model_names: tuple[str, ...]
     message: str  # dbt's own message on failure, a short summary on success
+    steps: tuple[DbtStepResult, ...] = ()
 
 
 Cancelled = Callable[[], bool]

@@ -5,6 +5,10 @@ URL. A profile for the destination (dbt-duckdb or dbt-postgres) is generated in 
 folder; each step runs dbt-core in a subprocess (so a crashing model cannot take the server
 down, and a run can be cancelled). For DuckDB the destination's writer lock is held while dbt
 runs, since dbt writes the same file the syncs do.
+
+Each step reports what Fivetran's dbt run events carry (its command, exit code, dbt's console
+output, start and end, models built and failed); the step's `run_results.json` is kept in the
+request's `results_dir`, one file per step.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+import time
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -26,6 +32,7 @@ from fivetran_assets.emulator.dataplane.contract import (
     DataPlaneError,
     DbtRunReport,
     DbtRunRequest,
+    DbtStepResult,
     SetupTest,
 )
 from fivetran_assets.emulator.dataplane.locks import destination_lock
@@ -129,26 +136,78 @@ def _step_args(command: str, *, full_refresh: bool) -> list[str]:
     return args[1:]
 
 
-def _results(work: Path) -> tuple[list[str], list[str]]:
-    """(models built, failure messages) from the last command's run_results.json."""
-    path = work / "target" / "run_results.json"
+def _results(path: Path) -> tuple[list[str], list[str], int]:
+    """(models built, failure messages, models failed) from a step's run_results.json."""
     if not path.is_file():
-        return [], []
-    built, failures = [], []
+        return [], [], 0
+    built, failures, failed = [], [], 0
     for result in json.loads(path.read_text()).get("results", []):
         unique_id = str(result.get("unique_id", ""))
         status = result.get("status")
         if unique_id.startswith("model.") and status == "success":
             built.append(unique_id.rsplit(".", 1)[-1])
         elif status in ("error", "fail", "runtime error"):
+            failed += unique_id.startswith("model.")
             failures.append(f"{unique_id}: {result.get('message') or status}")
-    return built, failures
+    return built, failures, failed
 
 
 def _tail(output: str) -> str:
     lines = [line for line in output.splitlines() if line.strip()]
     errors = [line for line in lines if "error" in line.lower()]
     return "\n".join((errors or lines)[-15:])
+
+
+def _keep(results: Path, request: DbtRunRequest, index: int, name: str) -> None:
+    """Keep the step's run_results.json beside the run's others (`results_dir`)."""
+    if request.results_dir is None or not results.is_file():
+        return
+    request.results_dir.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "step"
+    shutil.copyfile(results, request.results_dir / f"{index}-{safe}.json")
+
+
+def _run_step(
+    request: DbtRunRequest,
+    project: Path,
+    env: dict[str, str],
+    index: int,
+    step: tuple[str, str, list[str]],
+    cancelled: Cancelled,
+) -> tuple[DbtStepResult, list[str]]:
+    """Run one dbt command; its result and the models it built."""
+    name, command, args = step
+    results = request.work_dir / "target" / "run_results.json"
+    results.unlink(missing_ok=True)
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [*_dbt_command(), *args, "--project-dir", str(project)],
+        cwd=request.work_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = _wait(proc, cancelled)
+    ended = time.monotonic()
+    if output is None:
+        canceled = DbtStepResult(name, command, None, "", "canceled", started, ended)
+        return canceled, []
+    built, failures, failed = _results(results)
+    _keep(results, request, index, name)
+    error = "" if proc.returncode == 0 else ("\n".join(failures) or _tail(output))
+    result = DbtStepResult(
+        name,
+        command,
+        proc.returncode,
+        output,
+        error,
+        started,
+        ended,
+        successful_models=len(built),
+        failed_models=failed,
+    )
+    return result, built
 
 
 def run_dbt(request: DbtRunRequest, *, cancelled: Cancelled) -> DbtRunReport:
@@ -163,7 +222,11 @@ def run_dbt(request: DbtRunRequest, *, cancelled: Cancelled) -> DbtRunReport:
     profile_file.write_text(yaml.safe_dump(profiles))
     env = _environment(request)
     steps = [
-        (s.get("name", ""), _step_args(s["command"], full_refresh=request.full_refresh))
+        (
+            s.get("name", ""),
+            s["command"],
+            _step_args(s["command"], full_refresh=request.full_refresh),
+        )
         for s in request.steps
     ]
     destination = make_destination(request.destination_service, request.destination_config)
@@ -173,27 +236,23 @@ def run_dbt(request: DbtRunRequest, *, cancelled: Cancelled) -> DbtRunReport:
         else nullcontext()
     )
     models: list[str] = []
+    done: list[DbtStepResult] = []
     with lock:
-        for name, args in steps:
-            (work / "target" / "run_results.json").unlink(missing_ok=True)
-            proc = subprocess.Popen(
-                [*_dbt_command(), *args, "--project-dir", str(project)],
-                cwd=work,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            output = _wait(proc, cancelled)
-            if output is None:
-                return DbtRunReport(False, tuple(models), f"step {name!r}: canceled")
-            built, failures = _results(work)
+        for index, step in enumerate(steps, start=1):
+            result, built = _run_step(request, project, env, index, step, cancelled)
+            done.append(result)
             models.extend(m for m in built if m not in models)
-            if proc.returncode != 0:
-                reason = "\n".join(failures) or _tail(output)
-                return DbtRunReport(False, tuple(models), f"step {name!r} failed: {reason}")
+            if result.exit_code is None:
+                message = f"step {result.name!r}: canceled"
+                return DbtRunReport(False, tuple(models), message, tuple(done))
+            if not result.succeeded:
+                message = f"step {result.name!r} failed: {result.error}"
+                return DbtRunReport(False, tuple(models), message, tuple(done))
     return DbtRunReport(
-        True, tuple(models), f"{len(steps)} step(s) succeeded; {len(models)} model(s) built"
+        True,
+        tuple(models),
+        f"{len(steps)} step(s) succeeded; {len(models)} model(s) built",
+        tuple(done),
     )
 
 

@@ -1,6 +1,7 @@
 """Merge a captured source catalog into a connection's schema config (Fivetran's reload rules).
 
-The config has the exact shape of `GET /v1/connections/{id}/schemas` `data`. Settings a user
+The config has the shape of `GET /v1/connections/{id}/schemas` `data`, and each column also
+keeps the source's declared type (`type_in_source`, which the metadata API reports). Settings a user
 made are never overwritten; what is new follows `schema_change_handling` and `exclude_mode`;
 what disappeared at the source stays, as Fivetran keeps it.
 
@@ -15,7 +16,12 @@ import copy
 from enum import StrEnum
 from typing import Any
 
-from fivetran_assets.emulator.dataplane.contract import Catalog, DataPlaneError, TableInfo
+from fivetran_assets.emulator.dataplane.contract import (
+    Catalog,
+    ColumnInfo,
+    DataPlaneError,
+    TableInfo,
+)
 from fivetran_assets.emulator.dataplane.naming import destination_schema, fivetran_name
 
 
@@ -38,11 +44,13 @@ def _parse(enum: type[StrEnum], value: str, field: str) -> Any:
         raise DataPlaneError(f"{field}: {value!r} is not one of {allowed}") from None
 
 
-def _column(name: str, *, enabled: bool, is_primary_key: bool) -> dict[str, Any]:
+def _column(name: str, info: ColumnInfo, *, enabled: bool) -> dict[str, Any]:
+    is_primary_key = info.is_primary_key
     patch: dict[str, Any] = {"allowed": not is_primary_key}
     if is_primary_key:
         patch |= {"reason_code": "OTHER", "reason": "Primary key columns cannot be blocked"}
     return {
+        "type_in_source": info.type,
         "name_in_destination": fivetran_name(name),
         "enabled": enabled or is_primary_key,
         "hashed": False,
@@ -59,10 +67,7 @@ def _table(name: str, info: TableInfo, *, enabled: bool) -> dict[str, Any]:
         "supports_columns_config": True,
         "supports_history_mode": False,
         "enabled_patch_settings": {"allowed": True},
-        "columns": {
-            col: _column(col, enabled=True, is_primary_key=ci.is_primary_key)
-            for col, ci in info.columns.items()
-        },
+        "columns": {col: _column(col, ci, enabled=True) for col, ci in info.columns.items()},
     }
 
 
@@ -123,10 +128,9 @@ def merge_schema_config(
                 existing = columns.get(col_name)
                 if existing is not None:
                     existing["is_primary_key"] = col.is_primary_key
+                    existing["type_in_source"] = col.type
                     continue
-                columns[col_name] = _column(
-                    col_name, enabled=new_column_on, is_primary_key=col.is_primary_key
-                )
+                columns[col_name] = _column(col_name, col, enabled=new_column_on)
                 changes.append(
                     f"column {schema_name}.{table_name}.{col_name} added "
                     f"(enabled={columns[col_name]['enabled']})"

@@ -32,6 +32,14 @@ class SyncState:
 
     def put(self, schema: str, table: str, cursor: Any, columns: list[str]) -> None:
         self.tables[f"{schema}.{table}"] = {"cursor": cursor, "columns": columns}
+        self._save()
+
+    def replace(self, tables: dict[str, dict[str, Any]]) -> None:
+        """Set every table's saved cursor at once (the API's `PATCH .../state`)."""
+        self.tables = dict(tables)
+        self._save()
+
+    def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"source": self.source_identity, "tables": self.tables}))
