@@ -85,6 +85,8 @@ def test_fivetran_run_syncs_are_recorded_and_integrated_run_requested(live: Live
 def test_edit_connector_requests_a_state_refresh_and_row_counts_follow(live: Live) -> None:
     """Quiet estate (nothing syncs): an edit requests the state refresh run; a sync recorded
     now carries the warehouse's row counts."""
+    live.schedule_by_fivetran(*AUTO, paused=True)  # quiet whatever ran before (or did not)
+    live.wait_idle(*AUTO)
     conns, transforms = live.assets()
     sensor = build_webhook_sensor(
         conns,
@@ -96,7 +98,7 @@ def test_edit_connector_requests_a_state_refresh_and_row_counts_follow(live: Liv
     )
     t = Ticker(sensor, dg.DagsterInstance.ephemeral(), live.resources())
     t.tick()
-    sales = live.connection_ids["sales"]  # paused on Fivetran's schedule by the test above
+    sales = live.connection_ids["sales"]
     live.client.update_connection(sales, paused=False, schedule_type="manual")
     live.client.sync_connection(sales)
     live.wait_idle("sales")
