@@ -19,18 +19,23 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from fivetran_assets.snapshot.store import ModelSnapshot, SnapshotError
 
+if TYPE_CHECKING:
+    from fivetran_assets.estate import Estate, Group
 
-def project_dir(estate: Any, group: Any) -> Path:
+
+def project_dir(estate: Estate, group: Group) -> Path:
     """The local dbt project of a group's transformation project (path or file:// URL)."""
     from fivetran_assets.estate import resolve, reveal
 
     project = group.transformation_project
+    if project is None:
+        raise SnapshotError(f"{group.path}: no transformation_project to read models from")
     url = reveal(resolve(project.git_remote_url, estate.environment(), where=group.path))
     if "://" in url and not url.startswith("file://"):
         raise SnapshotError(
@@ -42,13 +47,15 @@ def project_dir(estate: Any, group: Any) -> Path:
 
 
 def transformation_models(
-    estate: Any, group: Any, *, timeout: float = 300
+    estate: Estate, group: Group, *, timeout: float = 300
 ) -> dict[str, tuple[ModelSnapshot, ...]]:
     """The models each transformation of the group builds, by name: those its `dbt run`,
     `build`, `seed` or `snapshot` steps select (dbt's own selection, so every selector works);
     a step without a selection builds them all. A model two transformations build belongs to
     the first of them in the config (an asset has one key, so one owner)."""
     project = group.transformation_project
+    if project is None:
+        return {}
     plans = {
         t.name: [sel for s in t.steps if (sel := step_selection(s.command)) is not None]
         for t in group.transformations
@@ -109,6 +116,10 @@ def parse_project(
 ) -> tuple[list[ModelSnapshot], list[set[str]]]:
     """`dbt parse` of the project at `path` (one subprocess): its models, and for each of
     `selections` (dbt selection arguments; empty: all) the unique ids of the models it picks."""
+    from fivetran_assets.extras import has_local, missing_message
+
+    if not has_local("dbt.cli.main", "dbt.adapters.duckdb"):
+        raise SnapshotError(missing_message("dbt-core and dbt-duckdb", f"`dbt parse` of {path}"))
     project_file = path / "dbt_project.yml"
     if not project_file.is_file():
         raise SnapshotError(f"{path}: no dbt_project.yml (is git_remote_url right?)")
