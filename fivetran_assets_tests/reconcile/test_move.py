@@ -86,7 +86,7 @@ def test_switching_the_warehouse_moves_the_group_and_keeps_asset_keys(
     for words in (
         f"create group {STAGING} with a postgres_warehouse destination",
         "recreate 4 connections there with the same config and schema selections",
-        "recreate the transformation project and 1 transformation",
+        "recreate the transformation project and 3 transformations",
         "move 1 webhook",
         "run the historical sync of 4 connections",
         "only then delete group departments",
@@ -101,7 +101,7 @@ def test_switching_the_warehouse_moves_the_group_and_keeps_asset_keys(
             Kind.WEBHOOK,
             *[Kind.CONNECTION] * 4,
             Kind.TRANSFORMATION_PROJECT,
-            Kind.TRANSFORMATION,
+            *[Kind.TRANSFORMATION] * 3,
         )
     ]
     with pytest.raises(UnsafePlanError, match="--allow-destructive"):
