@@ -26,8 +26,10 @@ def main(tmp: str, project: str) -> int:
         "--log-path",
         str(Path(tmp, "logs")),
     ]
+    from dbt.contracts.graph.manifest import Manifest
+
     parsed = dbtRunner().invoke(["parse", *common])
-    if not parsed.success:
+    if not parsed.success or not isinstance(parsed.result, Manifest):
         return 2
     runner = dbtRunner(manifest=parsed.result)
     selected: list[list[str] | None] = []
@@ -40,7 +42,8 @@ def main(tmp: str, project: str) -> int:
         if not listed.success:
             print(f"dbt ls {' '.join(args)} failed", file=sys.stderr)
             return 3
-        selected.append([json.loads(line)["unique_id"] for line in listed.result or ()])
+        lines = listed.result if isinstance(listed.result, list) else []
+        selected.append([json.loads(line)["unique_id"] for line in lines])
     Path(tmp, "selected.json").write_text(json.dumps(selected), encoding="utf-8")
     return 0
 
