@@ -36,7 +36,8 @@ def test_copies_of_a_webhook_and_a_transformation_are_planned_and_deleted(demo) 
         client.create_group_webhook(hook.group_id, hook.url, list(hook.events), secret="whsec_x")
         for _ in range(2)
     ]
-    (transformation,) = list(client.list_transformations())
+    managed = sorted(t.id for t in client.list_transformations())
+    (transformation,) = [t for t in client.list_transformations() if t.name == "department_models"]
     extra = client.create_transformation(
         {"project_id": transformation.project_id, "name": transformation.name,
          "steps": [{"name": "run", "command": "dbt run"}]},
@@ -60,7 +61,7 @@ def test_copies_of_a_webhook_and_a_transformation_are_planned_and_deleted(demo) 
     applied = _run(demo, "apply", "--yes")  # no --prune: copies of managed resources go anyway
     assert applied.exit_code == 0, applied.output
     assert [w.id for w in client.list_webhooks()] == [hook.id]
-    assert [t.id for t in client.list_transformations()] == [transformation.id]
+    assert sorted(t.id for t in client.list_transformations()) == managed
     assert _run(demo, "plan").exit_code == 0
 
 
