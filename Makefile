@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 		$(PYTHON) -m venv $(VENV); \
 	fi
 	@$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --progress-bar on -e '.[dev]'
+	$(BIN)/pip install --progress-bar on -e '.[local,dev]'
 	@touch $(STAMP)
 	@echo "$(VENV) is ready."
 
@@ -29,6 +29,8 @@ test: $(STAMP)
 	@echo "lint: ruff check, ruff format --check"
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@echo "types: basedpyright over the layers and the component"
+	@$(BIN)/basedpyright
 	@echo "definitions: loading the Dagster code location of workspace.yaml"
 	@$(BIN)/dagster definitions validate -w workspace.yaml
 	@echo "tests: pytest (a few minutes; the UI tests drive Chromium)"
@@ -37,6 +39,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	@echo "benchmarks at full size (a while; results in bench/results/latest.md)"
 	@$(BIN)/python -m bench
+	@echo "long fuzz and fault campaigns (make test runs a bounded instance of each)"
+	@$(BIN)/python -m pytest -q --campaign bench fivetran_assets_tests/fuzz fivetran_assets_tests/faults
 
 stop: $(STAMP)
 	$(BIN)/fivetran-assets stop
