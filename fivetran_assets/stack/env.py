@@ -95,11 +95,12 @@ def complete_environ(estate: Any, environ: MutableMapping[str, str] | None = Non
 
     For the code a `dagster` command loads in a new shell: resources read the base URL, the
     credentials and the webhook secret from the environment when a run starts (`dg.EnvVar`),
-    and run workers inherit their code server's environment.
+    and run workers inherit their code server's environment. DAGSTER_HOME is left alone.
     """
     target = os.environ if environ is None else environ
     variables = local_stack_variables(estate, dict(target))
-    added = [name for name in (variables or {}) if name not in target]
+    # DAGSTER_HOME picks the instance, which a process has chosen before loading any code.
+    added = [name for name in (variables or {}) if name not in target and name != "DAGSTER_HOME"]
     for name in added:
         target[name] = (variables or {})[name]
     return added

@@ -155,12 +155,13 @@ def _int(value: float | None) -> int | None:
 
 
 def _rows(done: Materialized) -> str:
-    """` (5 synced, 1,005 in table)` for a synced table, ` (4,000 rows)` for a model."""
+    """` (5 synced, 1,005 total)` for a synced table (this run's rows, then the table's), and
+    ` (4,000 rows)` for a model."""
     if done.row_count is None:
         return ""
     if done.rows_synced is None:
         return f" ({done.row_count:,} {'row' if done.row_count == 1 else 'rows'})"
-    return f" ({done.rows_synced:,} synced, {done.row_count:,} in table)"
+    return f" ({done.rows_synced:,} synced, {done.row_count:,} total)"
 
 
 def execute_job(

@@ -173,6 +173,7 @@ def test_the_code_location_completes_an_empty_environment(stack: StackSettings) 
     creds = load_or_create_credentials(stack.state_dir)
     assert environ["FIVETRAN_API_KEY"] == creds.api_key
     assert set(added) == set(environ)
+    assert "DAGSTER_HOME" not in environ  # the instance is the command's choice
 
     aimed = {"FIVETRAN_API_KEY": "a-real-key"}
     with pytest.MonkeyPatch.context() as patch:
