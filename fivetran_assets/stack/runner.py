@@ -213,12 +213,16 @@ def execute_job(
             stderr=subprocess.STDOUT,
         )
     try:
-        with console.status(f"[bold]{job_name}[/]: loading the code location", spinner="dots"):
+        with console.status(
+            f"[bold]{job_name}[/]: loading the code location", spinner="dots"
+        ) as status:
             while True:
                 finished = process.poll() is not None
                 if run_id is None:
                     runs = instance.get_runs(filters=RunsFilter(tags={INVOCATION_TAG: token}))
                     run_id = runs[0].run_id if runs else None
+                    if run_id is not None:
+                        status.update(f"[bold]{job_name}[/]: run {run_id[:8]}")
                 if run_id is not None:
                     conn = instance.get_records_for_run(run_id, cursor=cursor)
                     for record in conn.records:
