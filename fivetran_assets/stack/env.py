@@ -34,6 +34,8 @@ from fivetran_assets.stack.credentials import (
 from fivetran_assets.stack.settings import BASE_URL_ENV, StackSettings, read_record
 
 CONFIG_ENV = "FIVETRAN_ASSETS_CONFIG"  # where the definitions read the estate from
+LOCAL_STACK_ENV = "FIVETRAN_ASSETS_LOCAL_STACK"  # `off`: never take the recorded stack's values
+_OFF = frozenset({"off", "0", "false", "no"})
 EVAL_HINT = 'eval "$(.venv/bin/python -m fivetran_assets.stack.env)"'
 
 
@@ -52,10 +54,13 @@ def local_stack_variables(
     the shell sets none of FIVETRAN_BASE_URL and the config's credential variables, and the
     config's base URL then resolves to the local Fivetran: a config aimed at another Fivetran
     never receives the local credentials. The variables the shell does set are kept.
+    FIVETRAN_ASSETS_LOCAL_STACK=off turns it off (the test suite does).
     """
     env = dict(os.environ if environ is None else environ)
     root = estate.root
     account = estate.account
+    if env.get(LOCAL_STACK_ENV, "").strip().lower() in _OFF:
+        return None
     if any(env.get(name) for name in (BASE_URL_ENV, account.api_key_env, account.api_secret_env)):
         return None
     if not read_record(root) or not (root / ".state" / CREDENTIALS_FILE).is_file():

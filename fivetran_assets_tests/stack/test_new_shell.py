@@ -45,6 +45,7 @@ UNSET = {
         "FIVETRAN_ASSETS_SNAPSHOT",
         "MY_KEY",
         "MY_SECRET",
+        "FIVETRAN_ASSETS_LOCAL_STACK",  # the suite turns the recorded stack off; these test it
     )
 }
 
@@ -181,3 +182,6 @@ def test_the_code_location_completes_an_empty_environment(stack: StackSettings) 
         assert complete_environ_for_project(stack.project_root) == []
     assert aimed == {"FIVETRAN_API_KEY": "a-real-key"}
     assert complete_environ_for_project(stack.project_root.parent) == []  # nothing recorded
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "environ", {"FIVETRAN_ASSETS_LOCAL_STACK": "off"})
+        assert complete_environ_for_project(stack.project_root) == []
