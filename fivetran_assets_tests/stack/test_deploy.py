@@ -64,3 +64,24 @@ def test_production_queue_settings_build_an_instance(tmp_path: Path) -> None:
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 8
     finally:
         instance.dispose()
+
+
+def test_compose_shares_state_through_postgres_not_disks() -> None:
+    """Two receivers on one event log in the PostgreSQL service; every Dagster service on the
+    same event log and rate state; no volume mounted by two services."""
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yaml").read_text())
+    services = compose["services"]
+    receiver = services["receiver"]
+    assert receiver["deploy"]["replicas"] == 2
+    assert "--db" not in receiver["command"]  # it defaults to $FIVETRAN_ASSETS_EVENT_LOG
+    for name in ("receiver", "code", "webserver", "daemon"):
+        env = services[name]["environment"]
+        assert env["FIVETRAN_ASSETS_EVENT_LOG"].startswith("postgresql://"), name
+        assert "@postgres:5432/" in env["FIVETRAN_ASSETS_EVENT_LOG"], name
+        if name != "receiver":
+            assert env["FIVETRAN_ASSETS_RATE_STATE"].startswith("postgresql://"), name
+    mounts: dict[str, list[str]] = {}
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            mounts.setdefault(volume.split(":", 1)[0], []).append(name)
+    assert all(len(users) == 1 for users in mounts.values()), mounts
