@@ -1,13 +1,13 @@
-"""The one place the project's Dagster Definitions are assembled.
+"""The one place the project's Dagster Definitions are assembled: the `dg` defs folder.
 
-Assets, jobs, schedules, sensors and checks come from the estate config (`$FIVETRAN_ASSETS_CONFIG`
-or `config/`) and the cached snapshot (`fivetran-assets refresh`); loading makes no API call.
-Provisioning (the plan/apply job and the config sensor) is merged in from its own module.
+`fivetran_assets/defs/` holds one `FivetranEstateComponent` (its `defs.yaml`) for the estate
+under config/ (`$FIVETRAN_ASSETS_CONFIG`); its assets, jobs, schedules and sensors come from the
+config and the component's state, with no API call (`dg utils refresh-defs-state`,
+`fivetran-assets apply` or the `provision_fivetran` job refresh that state).
 """
+
+from pathlib import Path
 
 import dagster as dg
 
-from fivetran_assets.dagster.build import load_fivetran_definitions
-from fivetran_assets.dagster.provision import provision_definitions
-
-defs = dg.Definitions.merge(load_fivetran_definitions(), provision_definitions())
+defs = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

@@ -61,3 +61,20 @@ def emulator(tmp_path: Path) -> Iterator:
         time_scale=60,
     ) as server:
         yield server
+
+
+@pytest.fixture
+def unlimited_emulator(tmp_path: Path) -> Iterator:
+    """Like `emulator`, with no rate limits: every request reaches its route (a 429 would hide
+    what the route does with a hostile or generated request)."""
+    from fivetran_assets.emulator.ratelimit import RateLimits
+    from fivetran_assets.emulator.server import EmulatorServer
+
+    with EmulatorServer(
+        state_dir=tmp_path / "emulator",
+        api_key=API_KEY,
+        api_secret=API_SECRET,
+        time_scale=60,
+        rate_limits=RateLimits(enabled=False),
+    ) as server:
+        yield server

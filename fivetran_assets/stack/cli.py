@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 import click
 from rich.console import Console
 
+from fivetran_assets.extras import MissingExtra
 from fivetran_assets.stack.credentials import (
     CredentialsError,
     load_or_create_credentials,
@@ -30,7 +31,14 @@ from fivetran_assets.stack.services import (
 )
 from fivetran_assets.stack.settings import StackConfigError, StackSettings
 
-_EXPECTED = (StackConfigError, CredentialsError, PortBusyError, ServiceError, DemoError)
+_EXPECTED = (
+    StackConfigError,
+    CredentialsError,
+    PortBusyError,
+    ServiceError,
+    DemoError,
+    MissingExtra,
+)
 
 
 def preflight(manager: ServiceManager, specs: Sequence[ServiceSpec]) -> None:
@@ -60,6 +68,10 @@ def start_services(manager: ServiceManager, specs: Sequence[ServiceSpec], consol
 
 
 def _prepare(console: Console) -> tuple[StackSettings, dict[str, str], ServiceManager, list]:
+    from fivetran_assets.extras import require_local
+
+    for module in ("duckdb", "pyarrow", "dagster_webserver"):
+        require_local(module, "the local stack (demo, dev)")
     settings = StackSettings.from_env()
     creds = load_or_create_credentials(settings.state_dir)
     env = stack_env(settings, creds)

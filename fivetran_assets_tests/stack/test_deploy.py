@@ -35,7 +35,8 @@ def test_production_instance_config_is_valid(tmp_path: Path) -> None:
         for item in config["concurrency"]["runs"]["tag_concurrency_limits"]
     }
     assert limits["fivetran_assets/provision"] == 1
-    assert limits["fivetran_assets/sync"] >= 1
+    assert "fivetran_assets/sync" not in limits  # syncs are bounded by their pool alone
+    assert config["concurrency"]["pools"]["default_limit"] >= 1
 
 
 def test_compose_runs_every_service_from_one_image() -> None:
