@@ -63,12 +63,12 @@ def test_two_applies_at_once_create_everything_once(demo, tmp_path: Path) -> Non
             )
             for log in logs
         ]
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while not all("Waiting up to" in log.read_text() for log in logs):
             assert time.monotonic() < deadline, [log.read_text() for log in logs]
             time.sleep(0.2)
     for process in processes:
-        process.wait(timeout=240)
+        process.wait(timeout=600)
     outputs = [log.read_text() for log in logs]
     assert [p.returncode for p in processes] == [0, 0], outputs
     assert sum("Nothing to apply." in out for out in outputs) == 1, outputs
