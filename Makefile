@@ -31,8 +31,8 @@ test: $(STAMP)
 	@$(BIN)/ruff format --check .
 	@echo "types: basedpyright over the layers and the component"
 	@$(BIN)/basedpyright
-	@echo "definitions: loading the Dagster code location of workspace.yaml"
-	@$(BIN)/dagster definitions validate -w workspace.yaml
+	@echo "definitions: loading the project's Dagster definitions (dg check defs)"
+	@VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	@echo "tests: pytest (a few minutes; the UI tests drive Chromium)"
 	@$(BIN)/python -m pytest -q
 

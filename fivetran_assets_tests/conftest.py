@@ -29,6 +29,8 @@ def pytest_configure(config: pytest.Config) -> None:
     started. A test that needs one sets it, with monkeypatch or in a subprocess's env."""
     for name in [n for n in os.environ if n.startswith(AMBIENT)]:
         del os.environ[name]
+    # Nor a local stack a developer's `make demo` recorded in the checkout (.state/run/).
+    os.environ["FIVETRAN_ASSETS_LOCAL_STACK"] = "off"
 
 
 @pytest.fixture(autouse=True)

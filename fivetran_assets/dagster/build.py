@@ -186,7 +186,14 @@ def build_fivetran_definitions(
         hook=options.spec_hook,
     )
     missing = [f"{c.view.group}/{c.view.name}" for c in conns if c.snapshot is None]
-    if missing:
+    if missing and snapshot is None:
+        # A fresh clone, or an estate never provisioned: nothing is wrong, nothing to warn about.
+        log.info(
+            "no state captured yet: the %d connections' tables appear once the estate is "
+            "provisioned (`make demo`, `fivetran-assets apply` or the provisioning job)",
+            len(missing),
+        )
+    elif missing:
         log.warning(
             "no snapshot entry for %d connection(s) (%s): refresh the state "
             "(`dg utils refresh-defs-state`, `fivetran-assets apply` or `refresh`)",

@@ -118,7 +118,7 @@ def demo(departments: int, rows: int) -> None:
 
 @click.command()
 def dev() -> None:
-    """Start the local stack and `dagster dev` (webserver and daemon); Ctrl-C stops all.
+    """Start the local stack and `dg dev` (webserver and daemon); Ctrl-C stops all.
 
     Dagster's output goes to .state/logs/dagster.log; the terminal shows its warnings and errors.
     """
@@ -130,7 +130,7 @@ def dev() -> None:
         start_services(manager, specs, console)
         log = manager.log_path(dagster.name)
         follower = LogFollower(log, offset=log_size(log), show=_show_dagster_line(console))
-        with console.status(f"starting dagster dev on {settings.dagster_url} (loading code)"):
+        with console.status(f"starting dg dev on {settings.dagster_url} (loading code)"):
             started = manager.start(dagster)
     except _EXPECTED as exc:
         raise click.ClickException(str(exc)) from None
@@ -138,7 +138,7 @@ def dev() -> None:
     console.print(f"\n[bold green]Dagster UI: {settings.dagster_url}[/]  (Ctrl-C stops everything)")
     console.print(f"Dagster's warnings and errors show here; its full log is {log}", soft_wrap=True)
     if started.process is None:
-        console.print(f"dagster dev was already running (pid {started.record.pid}).")
+        console.print(f"dg dev was already running (pid {started.record.pid}).")
         return
     code = 0
     for number in (signal.SIGTERM, signal.SIGHUP):
@@ -147,7 +147,7 @@ def dev() -> None:
     try:
         follower.follow(lambda: process.poll() is None)
         code = process.returncode
-        console.print(f"dagster dev exited with code {code}; stopping the stack")
+        console.print(f"dg dev exited with code {code}; stopping the stack")
     except KeyboardInterrupt:
         console.print("\nstopping…")
     _report(console, manager.stop_all(order=STOP_ORDER))
