@@ -2,7 +2,8 @@
 
 `/_local/reset` empties the estate; `/_local/connections/{id}/next-sync` decides how the next
 sync of a connection ends (``fail`` or ``reschedule``, or ``succeed``) and how long it lasts;
-`/_local/connections/{id}/settings` sets a connection's minimum sync duration (Fivetran seconds).
+`/_local/connections/{id}/settings` sets a connection's minimum sync duration (Fivetran seconds);
+`/_local/clock` tells Fivetran time, and jumps it forward when posted `{"advance_seconds": n}`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fivetran_assets.emulator.clock import iso
 from fivetran_assets.emulator.dataplane.contract import ServiceInfo
 from fivetran_assets.emulator.http import (
     choice,
@@ -127,10 +129,18 @@ async def connection_settings(request: Request) -> Response:
 
 async def clock(request: Request) -> Response:
     """Fivetran time as the server sees it, so tests can reason about time-scaled schedules."""
-    from fivetran_assets.emulator.clock import iso
-
     emu = emu_of(request)
     return ok({"now": iso(emu.clock.now()), "time_scale": emu.clock.time_scale}, "Clock")
+
+
+async def advance_clock(request: Request) -> Response:
+    """Jump Fivetran time forward: what is due by then (syncs, transformation ticks) comes due."""
+    emu = emu_of(request)
+    body = await json_body(request)
+    if "advance_seconds" not in body:
+        raise invalid("Field 'advance_seconds' is required")
+    now = emu.clock.advance(_seconds(body["advance_seconds"], "advance_seconds"))
+    return ok({"now": iso(now), "time_scale": emu.clock.time_scale}, "The clock moved forward")
 
 
 ROUTES = [
@@ -138,6 +148,7 @@ ROUTES = [
     Route("/v1/metadata/connector-types/{service}", get_connector_type, methods=["GET"]),
     Route("/_local/reset", reset, methods=["POST"]),
     Route("/_local/clock", clock, methods=["GET"]),
+    Route("/_local/clock", advance_clock, methods=["POST"]),
     Route("/_local/connections/{connection_id}/next-sync", next_sync, methods=["POST"]),
     Route("/_local/connections/{connection_id}/settings", connection_settings, methods=["POST"]),
 ]

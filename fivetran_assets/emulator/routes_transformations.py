@@ -243,13 +243,15 @@ async def create_transformation(request: Request) -> Response:
     emu = emu_of(request)
     body = await json_body(request)
     choice(body.get("type", "DBT_CORE"), "type", ("DBT_CORE",))
+    now = emu.clock.now()
+    schedule = _schedule(emu, require(body, "schedule"))
     tr = {
         "id": "",
         "type": "DBT_CORE",
         "status": "NEW",
         "paused": boolean(body.get("paused", False), "paused"),
-        "schedule": _schedule(emu, require(body, "schedule")),
-        "created_at": iso(emu.clock.now()),
+        "schedule": schedule,
+        "created_at": iso(now),
         "created_by_id": emu.user_id,
         "last_started_at": None,
         "last_ended_at": None,
@@ -257,7 +259,7 @@ async def create_transformation(request: Request) -> Response:
         "transformation_config": _transformation_config(
             emu, require(body, "transformation_config")
         ),
-        **schedule_reset(emu.clock.now()),
+        **schedule_reset(schedule, now),
     }
     with emu.store.lock:
         tr["id"] = emu.store.new_id()
@@ -318,7 +320,7 @@ async def patch_transformation(request: Request) -> Response:
         tr = {**current, **changes}
         resumed = current["paused"] and not tr["paused"]
         if resumed or tr["schedule"] != current["schedule"]:
-            tr.update(schedule_reset(emu.clock.now()))  # its clock starts again from now
+            tr.update(schedule_reset(tr["schedule"], emu.clock.now()))  # its clock restarts
         emu.store.put("transformation", tr)
     return ok(public(tr), "Transformation has been updated")
 

@@ -49,9 +49,11 @@ def _parse(ts: str | None) -> datetime | None:
     return datetime.fromisoformat(ts.replace("Z", "+00:00")) if ts else None
 
 
-def schedule_reset(now: datetime) -> dict[str, Any]:
-    """The scheduler state of a schedule set (or a transformation unpaused) at ``now``."""
-    return {"_anchor": iso(now), "_next_tick_at": None, "_pending": {}}
+def schedule_reset(schedule: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The scheduler state of a schedule set (or a transformation unpaused) at ``now``: its
+    clock's first tick is known at once, whenever the scheduler loop next looks."""
+    first = sched.next_tick(schedule, after=now, anchor=now)
+    return {"_anchor": iso(now), "_next_tick_at": iso(first), "_pending": {}}
 
 
 class TransformEngine:

@@ -17,6 +17,7 @@ def test_local_controls_require_the_api_key_and_secret(emulator) -> None:
     controls = [
         ("POST", "/_local/reset"),
         ("GET", "/_local/clock"),
+        ("POST", "/_local/clock"),
         ("GET", "/_local/faults"),
         ("DELETE", "/_local/faults"),
         ("GET", "/_local/requests"),
