@@ -50,6 +50,14 @@ def test_plan_apply_plan_exit_codes_and_masking(demo) -> None:
     assert clean.exit_code == 0, clean.output
     assert "No changes" in clean.output
 
+    # Advice rides along as warnings: no dbt_run_* end event, so no per-model results
+    events = ["sync_end", "transformation_run_succeeded", "transformation_run_failed"]
+    demo.edit(lambda d: d["groups"][0]["webhooks"][0].update(events=events))
+    advised = json.loads(_run(demo, "plan", "--config", config, "--json").stdout)
+    warned = {w["name"]: w["message"] for w in advised["warnings"]}
+    assert sorted(warned) == ["audit_trail", "department_models", "ticket_queue"], warned
+    assert all("dbt_run_succeeded and dbt_run_failed" in m for m in warned.values()), warned
+
 
 def test_apply_refuses_mass_deletes_without_the_flag(demo) -> None:
     config = str(demo.path)
