@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo dev test bench stop clean
+.PHONY: demo dev test test-airflow bench stop clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/dagster definitions validate -w workspace.yaml
 	$(BIN)/python -m pytest -q
+
+# Opt-in: the Airflow provider against the local Fivetran (installs apache-airflow once, minutes).
+test-airflow: $(STAMP)
+	FIVETRAN_ASSETS_AIRFLOW_TESTS=1 $(BIN)/python -m pytest -q fivetran_assets_tests/clients
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
