@@ -1,4 +1,5 @@
-# Every target creates .venv itself when it is missing or older than pyproject.toml.
+# Every target creates .venv itself when it is missing or older than pyproject.toml, and says
+# what it is doing; pip's own progress stays visible.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,10 +8,16 @@ STAMP := $(VENV)/.installed
 .PHONY: demo dev test test-airflow bench stop clean
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@if [ -x $(BIN)/python ]; then \
+		echo "pyproject.toml changed: updating the dependencies in $(VENV)..."; \
+	else \
+		echo "installing dependencies into $(VENV) (first time, about a minute)..."; \
+		$(PYTHON) -m venv $(VENV); \
+	fi
+	@$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --progress-bar on -e '.[dev]'
+	@touch $(STAMP)
+	@echo "$(VENV) is ready."
 
 demo: $(STAMP)
 	$(BIN)/fivetran-assets demo
@@ -19,20 +26,25 @@ dev: $(STAMP)
 	$(BIN)/fivetran-assets dev
 
 test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/dagster definitions validate -w workspace.yaml
-	$(BIN)/python -m pytest -q
+	@echo "lint: ruff check, ruff format --check"
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@echo "definitions: loading the Dagster code location of workspace.yaml"
+	@$(BIN)/dagster definitions validate -w workspace.yaml
+	@echo "tests: pytest (a few minutes; the UI tests drive Chromium)"
+	@$(BIN)/python -m pytest -q
 
 # Opt-in: the Airflow provider against the local Fivetran (installs apache-airflow once, minutes).
 test-airflow: $(STAMP)
 	FIVETRAN_ASSETS_AIRFLOW_TESTS=1 $(BIN)/python -m pytest -q fivetran_assets_tests/clients
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	@echo "benchmarks at full size (a while; results in bench/results/latest.md)"
+	@$(BIN)/python -m bench
 
 stop: $(STAMP)
 	$(BIN)/fivetran-assets stop
 
 clean:
-	rm -rf $(VENV) .state .dagster_home
+	@echo "removing $(VENV), .state (demo data, credentials, logs) and .dagster_home"
+	@rm -rf $(VENV) .state .dagster_home

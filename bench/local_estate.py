@@ -25,8 +25,10 @@ sys.path.insert(0, str(ROOT))
 from fivetran_assets.emulator.dataplane.seed import department_names  # noqa: E402
 from fivetran_assets.estate import load_estate  # noqa: E402
 from fivetran_assets.fivetran.client import FivetranClient  # noqa: E402
-from fivetran_assets.fivetran.ratelimit import RateBudget  # noqa: E402
+from fivetran_assets.fivetran.ratelimit import RateBudget, account_fingerprint  # noqa: E402
 from fivetran_assets.reconcile.service import Reconciler  # noqa: E402
+from fivetran_assets.state.ratelimit import shared_rate_limiter  # noqa: E402
+from fivetran_assets.state.shared import StateLocation  # noqa: E402
 
 KEY, SECRET = "bench_key", "bench_secret"
 PER_GROUP = 5
@@ -168,11 +170,18 @@ def reconciler(
     state: str = "state",
     paced: bool = True,
 ) -> Reconciler:
-    """The project's reconciler for the estate, its client paced for `time_scale` (not paced:
-    for setting up an estate on a server without rate limits)."""
+    """The project's reconciler for the estate, its client paced as the CLI's is: by the
+    deployment's shared limiter (`state.ratelimit`, SQLite in `work`), scaled to `time_scale`,
+    with the wider margin. Not paced: for setting up an estate on a server without limits."""
     estate = load_estate(estate_path, root=ROOT)
-    budget = RateBudget(time_scale=time_scale, margin_seconds=MARGIN_SECONDS) if paced else None
-    client = FivetranClient(KEY, SECRET, base_url=server.base_url, rate_budget=budget)
+    limiter = None
+    if paced:
+        budget = RateBudget(time_scale=time_scale, margin_seconds=MARGIN_SECONDS)
+        account = account_fingerprint(server.base_url, KEY)
+        limiter = shared_rate_limiter(StateLocation(work / state).shared(), account, budget)
+    client = FivetranClient(
+        KEY, SECRET, base_url=server.base_url, rate_budget=None, rate_limiter=limiter
+    )
     return Reconciler(
         estate, client, environment=estate.environment(bench_env(work)), state_dir=work / state,
         workers=workers, read_workers=read_workers, refresh_snapshot=False,

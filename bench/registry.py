@@ -40,13 +40,27 @@ class Benchmark:
 
 BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("emulator_throughput", ("get_rps", "list_rps", "create_rps", "rss_10k_connections")),
-    Benchmark("sync_throughput", ("sync_rows_per_s", "sync_vs_bare", "incremental", "sync_rss")),
+    Benchmark(
+        "sync_throughput",
+        (
+            "sync_rows_per_s",
+            "sync_vs_columnar",
+            "sync_vs_row_loop",
+            "incremental",
+            "sync_rss",
+            "sync_rss_wide",
+        ),
+    ),
     Benchmark("webhook_receiver", ("events_per_s",)),
+    Benchmark("receivers_postgres", ("pg_events_per_s", "pg_lost", "pg_duplicates")),
     Benchmark(
         "provision", ("apply_vs_floor", "apply_vs_seed_loop", "plan_api_calls", "plan_seconds")
     ),
     Benchmark("plan_scale", ("plan_scale_calls", "plan_scale_seconds")),
-    Benchmark("sync_api_calls", ("calls_polling_warm", "calls_polling_cold")),
+    Benchmark("apply_race", ("race_duplicates", "race_bad_exits"), tiny_timeout=240.0),
+    Benchmark(
+        "sync_api_calls", ("calls_polling_warm", "calls_polling_warm_worst", "calls_polling_cold")
+    ),
     Benchmark("webhook_latency", ("run_request_latency", "materialization_latency")),
     # Full size runs dagster-fivetran once over the whole estate: 15-20 minutes on a quiet machine.
     Benchmark(

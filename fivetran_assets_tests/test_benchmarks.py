@@ -39,7 +39,9 @@ def test_benchmark_runs_at_tiny_size(benchmark, tmp_path: Path) -> None:
     expected = set(benchmark.expected("tiny"))
     assert expected <= names, f"missing {expected - names}"
     for figure in result.figures:
-        assert math.isfinite(figure.ours) and figure.ours > 0, figure
+        # A count whose target is zero (lost events, duplicates, 429s) may be 0; a measure not.
+        counts_to_zero = figure.target is not None and figure.target.limit == 0
+        assert math.isfinite(figure.ours) and (figure.ours > 0 or counts_to_zero), figure
         assert figure.peak_rss_mb is not None and figure.peak_rss_mb > 0, figure
 
 

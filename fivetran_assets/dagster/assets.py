@@ -20,13 +20,19 @@ from fivetran_assets.dagster.runs import (
     run_transformation,
 )
 from fivetran_assets.dagster.specs import ConnectionAssets, TransformationAssets
-from fivetran_assets.dagster.translator import dashboard_url
+from fivetran_assets.dagster.translator import dashboard_metadata, dashboard_url
 from fivetran_assets.dagster.waiting import PollingWaiter, SyncWaiter, TransformationWaiter
 from fivetran_assets.dagster.webhook_record import SYNC_ENDED_KEY
 from fivetran_assets.snapshot.store import TableSnapshot
-from fivetran_assets.snapshot.warehouse import TableStats, Warehouse, WarehouseError
+from fivetran_assets.snapshot.warehouse import (
+    SyncWindow,
+    TableStats,
+    Warehouse,
+    WarehouseError,
+)
 
 DURATION_KEY = "fivetran/sync_duration_seconds"
+ROWS_SYNCED_KEY = "fivetran/rows_synced"
 STARTED_KEY = "fivetran/sync_started_at"
 
 
@@ -98,12 +104,16 @@ def _resync_scope(ca: ConnectionAssets, names: list[str]) -> dict[str, list[str]
 
 
 def _describe(
-    warehouse: Warehouse | None, wanted: list[tuple[str, str]], log: Any
+    warehouse: Warehouse | None,
+    wanted: list[tuple[str, str]],
+    log: Any,
+    *,
+    window: SyncWindow | None = None,
 ) -> dict[tuple[str, str], TableStats]:
     if warehouse is None:
         return {}
     try:
-        return warehouse.describe(wanted)
+        return warehouse.describe(wanted, window=window)
     except WarehouseError as exc:
         log.warning(f"row counts unavailable: {exc}")
         return {}
@@ -158,6 +168,7 @@ def connection_multi_asset(
             warehouse,
             [(t.destination_schema, t.destination_table) for t in tables.values()],
             context.log,
+            window=SyncWindow(outcome.previous_end, outcome.ended_at) if outcome else None,
         )
         for key, table in tables.items():
             st = stats.get((table.destination_schema, table.destination_table))
@@ -198,7 +209,7 @@ def _sync_connection(
         timeout=config["timeout_seconds"] or fivetran.sync_timeout_seconds,
         unpause=fivetran.unpause_paused,
         expected_duration=previous_duration(context.instance, list(ca.tables)),
-        dashboard_url=dashboard_url(fivetran.dashboard_base_url, ca.connection_id),
+        dashboard_url=dashboard_url(fivetran.dashboard_base(), ca.connection_id),
     )
     try:
         outcome = run_sync(
@@ -225,15 +236,15 @@ def _table_metadata(
         SYNC_ENDED_KEY: dg.MetadataValue.timestamp(outcome.ended_at),
         DURATION_KEY: outcome.duration_seconds,
         "fivetran/joined_running_sync": outcome.joined,
-        "fivetran/dashboard_url": dg.MetadataValue.url(
-            dashboard_url(fivetran.dashboard_base_url, ca.connection_id or "")
-        ),
+        **dashboard_metadata(dashboard_url(fivetran.dashboard_base(), ca.connection_id or "")),
     }
     if outcome.sync_id:
         meta["fivetran/sync_id"] = outcome.sync_id
     if st is not None and st.exists:
         meta["dagster/row_count"] = st.row_count
         meta["fivetran/active_row_count"] = st.active_row_count
+        if st.synced_rows is not None:
+            meta[ROWS_SYNCED_KEY] = st.synced_rows  # what this sync wrote, beside the total
         hashed = {c.name for c in table.columns if c.hashed}
         meta["dagster/column_schema"] = _table_schema(st, hashed)
     elif st is not None:

@@ -60,8 +60,9 @@ _OFF = frozenset({"", "off", "none", "false", "0"})
 
 def default_resources(view: EstateView | None = None) -> dict[str, Any]:
     """Resources from the estate's `account:` section (URL, credential variable names, rate
-    budget, timeouts); secrets only through `dg.EnvVar`. `$FIVETRAN_TIME_SCALE` (a time-scaled
-    local Fivetran) scales the rate windows and polling as the reconciler's client does."""
+    budget with its create caps, shared state, timeouts); secrets only through `dg.EnvVar`.
+    `$FIVETRAN_TIME_SCALE` (a time-scaled local Fivetran) scales the rate windows and polling
+    as the reconciler's client does."""
     from fivetran_assets.estate.connect import TIME_SCALE_ENV
 
     account = view.account if view is not None else None
@@ -76,9 +77,13 @@ def default_resources(view: EstateView | None = None) -> dict[str, Any]:
     if account is not None:
         fivetran.update(
             requests_per_hour=account.requests_per_hour,
+            connection_creates_per_minute=account.connection_creates_per_minute,
+            connection_creates_per_hour=account.connection_creates_per_hour,
             connect_timeout=account.connect_timeout,
             read_timeout=account.read_timeout,
             legacy_paths=account.legacy_paths,
+            rate_state=account.rate_state,
+            state_dir=account.state_dir,
         )
     if view is not None:
         fivetran["dashboard_base_url"] = view.dashboard_base_url
@@ -93,7 +98,7 @@ def event_log_path(
 ) -> str | Path | None:
     """The receiver's event log for the estate rooted at `root` (see the module docstring): a
     URL as given, or a path (relative ones under `root`)."""
-    from fivetran_assets.reconcile.service import STATE_DIR_ENV
+    from fivetran_assets.state.shared import state_folder
 
     env = os.environ if environ is None else environ
     explicit = env.get(EVENT_LOG_ENV)
@@ -105,8 +110,7 @@ def event_log_path(
         return root / explicit.strip()  # an absolute path stays absolute
     if not webhooks:
         return None
-    state_dir = env.get(STATE_DIR_ENV)
-    return (root / state_dir if state_dir else root / ".state") / EVENT_LOG_NAME
+    return state_folder(root, env) / EVENT_LOG_NAME
 
 
 def _automation_sensor(transforms: list[TransformationAssets]) -> dg.SensorDefinition | None:

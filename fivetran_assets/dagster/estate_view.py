@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from fivetran_assets.estate import Estate
@@ -70,9 +71,24 @@ class AccountView:
     api_key_env: str = "FIVETRAN_API_KEY"
     api_secret_env: str = "FIVETRAN_API_SECRET"
     requests_per_hour: int = 20_000
+    connection_creates_per_minute: int = 20
+    connection_creates_per_hour: int = 100
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     legacy_paths: bool = False
+    rate_state: str | None = None  # as written: references resolve at run time
+    state_dir: str | None = None  # the project's state folder
+
+
+FIVETRAN_DASHBOARD = "https://fivetran.com/dashboard"
+
+
+def dashboard_base_for(base_url: str | None) -> str:
+    """Fivetran's dashboard when the API is Fivetran's (`api.fivetran.com`, the default), else ""
+    (no link): the local Fivetran serves no dashboard, and a link to fivetran.com for one of its
+    connections would lead nowhere."""
+    host = urlsplit(base_url or "https://api.fivetran.com").hostname or ""
+    return FIVETRAN_DASHBOARD if host == "fivetran.com" or host.endswith(".fivetran.com") else ""
 
 
 @dataclass(frozen=True)
@@ -80,7 +96,7 @@ class EstateView:
     connections: tuple[ConnectionView, ...]
     transformations: tuple[TransformationView, ...] = ()
     sync_pool_limit: int | None = None  # concurrent syncs; None = unbounded
-    dashboard_base_url: str = "https://fivetran.com/dashboard"
+    dashboard_base_url: str = FIVETRAN_DASHBOARD  # "" when the API has no dashboard
     account: AccountView = AccountView()
     webhooks: bool = False  # some group declares an active webhook (a receiver is expected)
 
@@ -131,17 +147,20 @@ def estate_view(estate: Estate) -> EstateView:
         )
         for t in estate.transformations()
     )
+    account = _account_view(estate)
     return EstateView(
         connections=connections,
         transformations=transformations,
         sync_pool_limit=settings.max_concurrent_syncs,
-        account=_account_view(estate),
+        account=account,
+        dashboard_base_url=dashboard_base_for(account.base_url),
         webhooks=any(w.active for g in estate.groups for w in g.webhooks),
     )
 
 
 def _account_view(estate: Estate) -> AccountView:
     from fivetran_assets.estate import EstateError
+    from fivetran_assets.state.shared import state_folder
 
     account = estate.account
     try:
@@ -153,7 +172,11 @@ def _account_view(estate: Estate) -> AccountView:
         api_key_env=account.api_key_env,
         api_secret_env=account.api_secret_env,
         requests_per_hour=account.rate_budget.requests_per_hour,
+        connection_creates_per_minute=account.rate_budget.connection_creates_per_minute,
+        connection_creates_per_hour=account.rate_budget.connection_creates_per_hour,
         connect_timeout=account.connect_timeout,
         read_timeout=account.read_timeout,
         legacy_paths=account.legacy_paths,
+        rate_state=account.rate_state,
+        state_dir=str(state_folder(estate.root)),
     )

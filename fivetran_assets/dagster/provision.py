@@ -2,10 +2,12 @@
 
 The job plans (a fresh read of Fivetran diffed against `config/`), then applies unless the run
 config says `dry_run`. The plan is attached to the run as Markdown metadata with its counts as
-numbers; the apply step reports what it did and the verification (a fresh plan must be empty).
-Two provisioning runs must never overlap: the job carries the run tag
-`fivetran_assets/provision` and both ops sit in the `fivetran_provisioning` pool; the
-instance limits either to one (see `PROVISIONING_INSTANCE_CONFIG`).
+numbers; the apply step takes the estate's apply lock (the same one `fivetran-assets apply`
+takes, so a CLI apply and this job never overlap), plans again under it, applies that plan and
+reports what it did and the verification (a fresh plan must be empty). Two provisioning runs
+also queue in Dagster: the job carries the run tag `fivetran_assets/provision` and both ops sit
+in the `fivetran_provisioning` pool; the instance limits either to one (see
+`PROVISIONING_INSTANCE_CONFIG`).
 
 The sensor hashes the config files; when the hash moves it validates the config (no API call)
 and requests a run, or skips saying why the config is invalid. Errors become `dg.Failure` here,
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from pydantic import Field
 
 from fivetran_assets.dagster.resources import FivetranResource
 
@@ -54,6 +57,9 @@ class ApplyConfig(dg.Config):
     allow_destructive: bool = False
     config_path: str | None = None
     prune: bool = False
+    lock_timeout_seconds: float = Field(
+        600.0, ge=0, description="How long to wait for another apply of this estate."
+    )
 
 
 def _failure(message: str, **metadata: Any) -> dg.Failure:
@@ -109,12 +115,16 @@ def fivetran_plan(
 def fivetran_apply(
     context: dg.OpExecutionContext, config: ApplyConfig, fivetran: FivetranResource, plan: Any
 ) -> dict:
-    """Apply the plan (unless dry_run), then verify that a fresh plan is empty."""
+    """Under the apply lock, plan again and apply that plan (unless dry_run), then verify that
+    a fresh plan is empty."""
+    from datetime import timedelta
+
     from fivetran_assets.estate import EstateError
     from fivetran_assets.fivetran.errors import FivetranError
     from fivetran_assets.reconcile.plan import UnsafePlanError
     from fivetran_assets.reconcile.reader import AmbiguousIdentityError
     from fivetran_assets.reconcile.render import plan_markdown
+    from fivetran_assets.state.database import StateError
 
     if config.dry_run:
         context.log.info("dry run: nothing applied")
@@ -124,14 +134,29 @@ def fivetran_apply(
     if plan.is_empty:
         context.add_output_metadata({"dry_run": False, "applied": 0, "verified": True})
         return {"dry_run": False, "verified": True}
+    reconciler = _reconciler(config.config_path, fivetran)
+
+    def waiting(holder: Any) -> None:
+        who = holder.describe() if holder else "another process"
+        context.log.info(f"waiting for the apply lock, held by {who}")
+
     try:
-        plan.raise_if_unsafe(allow_destructive=config.allow_destructive)
+        with reconciler.lock(
+            timeout=timedelta(seconds=config.lock_timeout_seconds),
+            command=f"provision_fivetran run {context.run_id}",
+            on_wait=waiting,
+        ):
+            fresh = reconciler.plan(prune=config.prune)
+            if fresh != plan:
+                context.log.info(f"the estate changed since the plan step: {fresh.summary()}")
+            if fresh.is_empty:
+                context.add_output_metadata({"dry_run": False, "applied": 0, "verified": True})
+                return {"dry_run": False, "verified": True}
+            fresh.raise_if_unsafe(allow_destructive=config.allow_destructive)
+            report = reconciler.apply(fresh, prune=config.prune)
     except UnsafePlanError as exc:
         raise _failure(str(exc)) from None
-    reconciler = _reconciler(config.config_path, fivetran)
-    try:
-        report = reconciler.apply(plan, prune=config.prune)
-    except (FivetranError, EstateError, AmbiguousIdentityError) as exc:
+    except (FivetranError, EstateError, AmbiguousIdentityError, StateError) as exc:
         raise _failure(f"apply failed: {exc}") from None
     counts = report.result.counts()
     metadata: dict[str, Any] = {

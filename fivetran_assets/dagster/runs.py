@@ -50,6 +50,7 @@ class SyncOutcome:
     ended_at: datetime  # Fivetran's succeeded_at
     joined: bool  # True when a running sync was joined rather than started
     sync_id: str | None = None
+    previous_end: datetime | None = None  # when the sync before this one ended (Fivetran's)
 
     @property
     def duration_seconds(self) -> float:
@@ -168,6 +169,7 @@ def run_sync(
         ended_at=final.succeeded_at,
         joined=joined,
         sync_id=end.sync_id,
+        previous_end=previous_end,
     )
 
 

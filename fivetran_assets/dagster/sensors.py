@@ -21,7 +21,7 @@ import dagster as dg
 from fivetran_assets.dagster.estate_view import ScheduledBy
 from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
 from fivetran_assets.dagster.specs import ConnectionAssets
-from fivetran_assets.dagster.translator import dashboard_url
+from fivetran_assets.dagster.translator import dashboard_metadata, dashboard_url
 from fivetran_assets.dagster.webhook_record import RunIdentity, unrecorded
 from fivetran_assets.snapshot.warehouse import Warehouse, WarehouseError
 
@@ -54,9 +54,7 @@ def sync_materializations(
         meta: dict[str, Any] = {
             ENDED_KEY: dg.MetadataValue.timestamp(ended),
             "fivetran/recorded_by": "polling sensor",
-            "fivetran/dashboard_url": dg.MetadataValue.url(
-                dashboard_url(dashboard_base, connection.id)
-            ),
+            **dashboard_metadata(dashboard_url(dashboard_base, connection.id)),
         }
         st = (stats or {}).get((table.destination_schema, table.destination_table))
         if st is not None and st.exists:
@@ -134,7 +132,7 @@ def build_polling_sensor(
                 sync_materializations(
                     ca,
                     connection,
-                    dashboard_base=fivetran.dashboard_base_url,
+                    dashboard_base=fivetran.dashboard_base(),
                     stats=stats,
                     keys=keys,
                 )

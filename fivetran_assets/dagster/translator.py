@@ -50,7 +50,16 @@ def ident(text: str) -> str:
 
 
 def dashboard_url(base: str, connection_id: str) -> str:
+    """The connection's page in Fivetran's dashboard; "" when there is no dashboard (`base` "",
+    the local Fivetran) or no connection id."""
+    if not base or not connection_id:
+        return ""
     return f"{base.rstrip('/')}/connectors/{connection_id}/status"
+
+
+def dashboard_metadata(url: str) -> dict[str, dg.MetadataValue]:
+    """`fivetran/dashboard_url` for `url`, or nothing when there is no dashboard page."""
+    return {"fivetran/dashboard_url": dg.MetadataValue.url(url)} if url else {}
 
 
 class DestinationProps(NamedTuple):
@@ -170,8 +179,8 @@ class FivetranEstateTranslator:
         }
         if props.connection_id is not None:
             metadata["fivetran/connection_id"] = props.connection_id
-            metadata["fivetran/dashboard_url"] = dg.MetadataValue.url(
-                dashboard_url(props.dashboard_base_url, props.connection_id)
+            metadata.update(
+                dashboard_metadata(dashboard_url(props.dashboard_base_url, props.connection_id))
             )
         return dg.AssetSpec(
             key=self.get_table_key(props),

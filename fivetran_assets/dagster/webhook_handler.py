@@ -20,7 +20,7 @@ import dagster as dg
 
 from fivetran_assets.dagster.estate_view import ScheduledBy, TransformationMode
 from fivetran_assets.dagster.specs import ConnectionAssets, TransformationAssets
-from fivetran_assets.dagster.translator import dashboard_url
+from fivetran_assets.dagster.translator import dashboard_metadata, dashboard_url
 from fivetran_assets.dagster.webhook_record import (
     RUN_ENDED_KEY,
     RUN_ID_KEY,
@@ -236,7 +236,7 @@ class EventHandler:
                 SYNC_ENDED_KEY: dg.MetadataValue.timestamp(event.created),
                 RECORDED_BY: SENSOR_LABEL,
                 "fivetran/webhook_event_id": stored.id,
-                "fivetran/dashboard_url": dg.MetadataValue.url(url),
+                **dashboard_metadata(url),
             }
             if event.sync_id:
                 meta[SYNC_ID_KEY] = event.sync_id
@@ -255,14 +255,14 @@ class EventHandler:
         reason = event.reason or "(no reason given)"
         self.log.warning(
             f"Fivetran sync of {ca.view.group}/{ca.view.name} ended {status}: {reason} "
-            f"(sync {event.sync_id}); see {url}"
+            f"(sync {event.sync_id})" + (f"; see {url}" if url else "")
         )
         for key in ca.tables:
             meta: dict[str, Any] = {
                 "fivetran/sync_status": status,
                 "fivetran/reason": reason,
                 "fivetran/sync_event_at": dg.MetadataValue.timestamp(event.created),
-                "fivetran/dashboard_url": dg.MetadataValue.url(url),
+                **dashboard_metadata(url),
                 RECORDED_BY: SENSOR_LABEL,
             }
             if event.sync_id:

@@ -129,7 +129,7 @@ def build_webhook_sensor(
             index=index,
             instance=context.instance,
             cursor=cursor,
-            dashboard_base=fivetran.dashboard_base_url,
+            dashboard_base=fivetran.dashboard_base(),
             stats=stats,
             log=context.log,
             request_integrated_runs=request_integrated_runs,

@@ -253,6 +253,7 @@ class SyncEngine:
                     state_dir=Path(emu.settings.state_dir) / "connections" / conn["id"],
                     full_resync=run.full_resync,
                     resync_tables=run.resync_tables,
+                    synced_at=emu.clock.now(),
                 ),
                 cancelled=run.cancel.is_set,
             )

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from ipaddress import ip_address
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, croniter
 
@@ -56,6 +56,15 @@ def check_document(data: dict[str, Any], source: SourceMap) -> list[Problem]:
             except ValueError as exc:
                 problems.append(Problem(str(exc), path=where, location=location, value=value))
                 continue
+        if path == ("account", "rate_state") and _inline_password(probe):
+            problems.append(
+                Problem(
+                    "the database URL holds a password in plain text; the value is not shown here",
+                    path=where,
+                    location=location,
+                    expected="the password as a reference: postgresql://user:${env:NAME}@host/db",
+                )
+            )
         key = path[-1] if path else None
         if (
             isinstance(key, str)
@@ -74,6 +83,18 @@ def check_document(data: dict[str, Any], source: SourceMap) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _inline_password(url: str) -> bool:
+    """Whether a URL carries a literal password (in its user info or a `password=` query)."""
+    parts = urlsplit(url)
+    try:
+        password = parts.password
+    except ValueError:
+        return False
+    literal = [password] if password else []
+    literal += [v for k, v in parse_qsl(parts.query) if k == "password"]
+    return any(value and not has_reference(value) for value in literal)
 
 
 _CRON_FIELDS = (

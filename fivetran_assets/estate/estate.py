@@ -260,6 +260,8 @@ class Estate:
         yield "account.base_url", self.account.base_url
         for index, service in enumerate(self.account.log_services):
             yield f"account.log_services[{index}].config", dict(service.config)
+        if self.account.rate_state is not None:
+            yield "account.rate_state", self.account.rate_state
         for group in self.groups:
             yield f"{group.path}.destination.config", dict(group.destination.config)
             for index, webhook in enumerate(group.webhooks):

@@ -92,6 +92,12 @@ class Account(Strict):
     log_services: list[LogServiceModel] = Field(
         [], description="External logging, used by groups through `log_service`."
     )
+    rate_state: str | None = Field(
+        None,
+        description="Database every process shares for the rate budget, the apply lock and "
+        "secret fingerprints: postgresql://user:${env:PG_PASSWORD}@host:5432/db in a deployment. "
+        "Unset: $FIVETRAN_ASSETS_RATE_STATE, else state.sqlite in the state folder.",
+    )
 
 
 KeyPart = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")]

@@ -16,7 +16,13 @@ from types import TracebackType
 import requests
 
 from fivetran_assets.fivetran.http import PAGE_LIMIT, Timeout, Transport, normalize_base_url
-from fivetran_assets.fivetran.ratelimit import RateBudget, RateLimiter, shared_limiter
+from fivetran_assets.fivetran.ratelimit import (
+    Limiter,
+    RateBudget,
+    RateLimiter,
+    account_fingerprint,
+    shared_limiter,
+)
 from fivetran_assets.fivetran.resources.access import AccessMixin
 from fivetran_assets.fivetran.resources.connections import ConnectionsMixin
 from fivetran_assets.fivetran.resources.destinations import DestinationsMixin, WebhooksMixin
@@ -29,6 +35,15 @@ from fivetran_assets.fivetran.retry import RetryPolicy
 DEFAULT_BASE_URL = "https://api.fivetran.com"
 BASE_URL_ENV = "FIVETRAN_BASE_URL"
 DEFAULT_TIMEOUT: Timeout = (10.0, 60.0)
+
+
+def resolve_base_url(base_url: str | None = None) -> str:
+    """The API root a client uses: `base_url`, else `$FIVETRAN_BASE_URL`, else Fivetran's."""
+    if base_url is not None:
+        return normalize_base_url(base_url, source="base_url")
+    if os.environ.get(BASE_URL_ENV):
+        return normalize_base_url(os.environ[BASE_URL_ENV], source=BASE_URL_ENV)
+    return DEFAULT_BASE_URL
 
 
 class FivetranClient(
@@ -45,9 +60,10 @@ class FivetranClient(
 
     `page_size` is the `limit` of list calls (Fivetran's maximum, 1000, spends the fewest calls).
     `rate_budget` paces requests with a limiter shared by every client of this process for the
-    same account; None turns pacing off. Pass `rate_limiter` to share one explicitly (tests do,
-    with a fake clock). The credentials are kept only inside the transport's auth object: they
-    are in no repr, log line or error.
+    same account; None turns pacing off. Pass `rate_limiter` to share one explicitly: the
+    project's client builder (`estate.connect.build_client`) passes one shared by every process
+    of the deployment; tests pass one with a fake clock. The credentials are kept only inside
+    the transport's auth object: they are in no repr, log line or error.
     """
 
     def __init__(
@@ -61,7 +77,7 @@ class FivetranClient(
         page_size: int = PAGE_LIMIT,
         retry: RetryPolicy | None = None,
         rate_budget: RateBudget | None = RateBudget(),  # noqa: B008 - frozen, shared on purpose
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: Limiter | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
@@ -69,19 +85,14 @@ class FivetranClient(
         for name, value in (("api_key", api_key), ("api_secret", api_secret)):
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"FivetranClient: {name} is empty")
-        if base_url is not None:
-            url = normalize_base_url(base_url, source="base_url")
-        elif os.environ.get(BASE_URL_ENV):
-            url = normalize_base_url(os.environ[BASE_URL_ENV], source=BASE_URL_ENV)
-        else:
-            url = DEFAULT_BASE_URL
+        url = resolve_base_url(base_url)
         if isinstance(timeout, int | float):
             timeout = (float(timeout), float(timeout))
         if not 1 <= page_size <= PAGE_LIMIT:
             raise ValueError(f"page_size must be between 1 and {PAGE_LIMIT}, got {page_size}")
         if len(timeout) != 2 or min(timeout) <= 0:
             raise ValueError(f"timeout must be positive (connect, read) seconds, got {timeout!r}")
-        limiter = rate_limiter
+        limiter: Limiter | None = rate_limiter
         if limiter is None and rate_budget is not None:
             injected = clock is not time.monotonic or sleep is not time.sleep
             limiter = (
@@ -90,6 +101,7 @@ class FivetranClient(
                 else shared_limiter(url, api_key, rate_budget)
             )
         self.base_url = url
+        self.account = account_fingerprint(url, api_key)
         self.legacy_paths = legacy_paths
         self._connections = "/v1/connectors" if legacy_paths else "/v1/connections"
         self._http = Transport(
@@ -106,7 +118,7 @@ class FivetranClient(
         )
 
     @property
-    def rate_limiter(self) -> RateLimiter | None:
+    def rate_limiter(self) -> Limiter | None:
         return self._http.limiter
 
     def close(self) -> None:

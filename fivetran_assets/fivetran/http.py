@@ -38,7 +38,7 @@ from fivetran_assets.fivetran.errors import (
     UnexpectedResponseError,
     error_from_response,
 )
-from fivetran_assets.fivetran.ratelimit import RateLimiter
+from fivetran_assets.fivetran.ratelimit import Limiter
 from fivetran_assets.fivetran.retry import IDEMPOTENT_METHODS, RetryPolicy
 
 logger = logging.getLogger("fivetran_assets.fivetran")
@@ -183,7 +183,7 @@ class Transport:
         base_url: str,
         timeout: Timeout,
         retry: RetryPolicy,
-        limiter: RateLimiter | None,
+        limiter: Limiter | None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,

@@ -7,6 +7,10 @@ tokens come back exactly one window after they were spent, which is what keeps a
 server from ever seeing more than its budget (a bucket that refills at a constant rate would let
 a full bucket plus a window's refill through). After a 429 every thread waits, not just the one
 that got it.
+
+This limiter is per process. Several processes of one deployment share one budget through
+`fivetran_assets.state.ratelimit.SharedRateLimiter`, which keeps the same windows in a database;
+the transport takes either (`Limiter`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 logger = logging.getLogger("fivetran_assets.fivetran")
 
@@ -52,6 +57,25 @@ class RateBudget:
             object.__setattr__(self, "margin_seconds", 1.0 if self.time_scale == 1 else 0.1)
         elif self.margin_seconds < 0:
             raise ValueError(f"RateBudget.margin_seconds must be >= 0, got {self.margin_seconds}")
+
+
+class Limiter(Protocol):
+    """What the transport needs from a rate limiter, in one process or shared by many."""
+
+    budget: RateBudget
+
+    def acquire(self, *, create: bool = False) -> float:
+        """Wait until the budget allows a request (and a connection create); seconds waited."""
+        ...
+
+    def pause_for(self, seconds: float) -> None:
+        """Hold every caller for `seconds` (a 429 said to back off)."""
+        ...
+
+
+def account_fingerprint(base_url: str, api_key: str) -> str:
+    """Names one Fivetran account at one API root without holding its key: a SHA-256 prefix."""
+    return hashlib.sha256(f"{base_url.rstrip('/')}\n{api_key}".encode()).hexdigest()[:32]
 
 
 class _Window:
@@ -127,8 +151,7 @@ def shared_limiter(base_url: str, api_key: str, budget: RateBudget) -> RateLimit
 
     Keyed by a fingerprint of the key, never the key itself, so the registry holds no secret.
     """
-    fingerprint = hashlib.sha256(api_key.encode()).hexdigest()[:16]
-    key = (base_url, fingerprint, budget)
+    key = (base_url, account_fingerprint(base_url, api_key), budget)
     with _shared_lock:
         limiter = _shared.get(key)
         if limiter is None:

@@ -21,7 +21,7 @@ from fivetran_assets.reconcile.access_diff import AccessTarget, log_fingerprint_
 from fivetran_assets.reconcile.executor import Task, TaskResult, run_tasks
 from fivetran_assets.reconcile.fingerprints import FingerprintStore
 from fivetran_assets.reconcile.operations import ApplyError
-from fivetran_assets.reconcile.plan import ACCESS_KINDS, GOVERNANCE_KINDS, Action, Change, Kind
+from fivetran_assets.reconcile.plan import ACCESS_KINDS, GOVERNANCE_KINDS, Change, Kind
 from fivetran_assets.reconcile.values import resolve_secrets, split_secrets, unflatten
 
 ACCOUNT_KINDS = (Kind.USER, Kind.TEAM)
@@ -112,7 +112,7 @@ class AccessOperations:
 
     def apply(self, change: Change) -> None:
         handler: Callable[[Change], None] = getattr(self, f"_{change.kind.value}")
-        if change.action is Action.DELETE:
+        if change.removes:
             self._delete(change)
         else:
             handler(change)
@@ -238,7 +238,7 @@ class AccessOperations:
 
 
 def _phase(change: Change) -> int:
-    deleting = change.action is Action.DELETE
+    deleting = change.removes
     if change.kind in ACCOUNT_KINDS:
         return 3 if deleting else 0
     return 2 if deleting else 1
@@ -279,7 +279,7 @@ def access_apply_calls(changes: list[Change], known: Collection[str]) -> int:
     approvals = (Kind.CERTIFICATE, Kind.FINGERPRINT)
     groups = connections = principals = False
     for change in changes:
-        forward = change.action is not Action.DELETE
+        forward = not change.removes
         target = change.desired if forward else change.existing
         if isinstance(target, AccessTarget) and (
             change.kind in approvals or (forward and change.kind in (*members, Kind.LOG_SERVICE))

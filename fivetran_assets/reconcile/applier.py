@@ -81,6 +81,8 @@ def create_slots(workers: int) -> int:
 
 def _label(change: Change) -> str:
     verb = "replace" if change.replace else change.action.value
+    if change.action is Action.DUPLICATE:
+        verb = "delete duplicate"
     return f"{verb} {change.kind.value} {change.label}"
 
 
@@ -95,7 +97,7 @@ def build_tasks(plan: Plan, ops: Operations) -> list[Task]:
     for change in plan.changes:
         by_group.setdefault(change.group, []).append(change)
     for group, changes in by_group.items():
-        forward = [c for c in changes if c.action is not Action.DELETE]
+        forward = [c for c in changes if not c.removes]
         present = {(c.kind, c.name) for c in forward}
         group_dep = [_task_id(Kind.GROUP, group)] if (Kind.GROUP, "") in present else []
         dest_dep = group_dep + (
@@ -156,14 +158,13 @@ def build_tasks(plan: Plan, ops: Operations) -> list[Task]:
             after = dest_dep + project_dep + deps
             add(tid, run, after, _label(change), priority=PRIORITY[Kind.TRANSFORMATION])
         forward_ids = [t for t in tasks if f":{group}/" in t and not t.startswith("delete ")]
-        deletes = sorted(
-            (c for c in changes if c.action is Action.DELETE), key=lambda c: -c.kind.rank
-        )
-        for change in deletes:
+        # In plan order: deeper kinds first, and the copies of one resource newest first.
+        deletes = sorted((c for c in changes if c.removes), key=lambda c: -c.kind.rank)
+        for index, change in enumerate(deletes):
             earlier = [
                 _task_id(d.kind, group, f"{d.name}#{d.live_id}", delete=True)
-                for d in deletes
-                if d.kind.rank > change.kind.rank
+                for position, d in enumerate(deletes)
+                if d.kind.rank > change.kind.rank or (d.key == change.key and position < index)
             ]
             tid = _task_id(change.kind, group, f"{change.name}#{change.live_id}", delete=True)
             add(tid, _bind(ops.delete, change), forward_ids + earlier, _label(change),
@@ -212,12 +213,12 @@ def task_count(plan: Plan) -> int:
     connection_keys = {
         (c.group, c.name)
         for c in plan.changes
-        if c.kind in (Kind.CONNECTION, Kind.SCHEMA_CONFIG) and c.action is not Action.DELETE
+        if c.kind in (Kind.CONNECTION, Kind.SCHEMA_CONFIG) and not c.removes
     }
     others = [
         c
         for c in plan.changes
-        if not (c.kind in (Kind.CONNECTION, Kind.SCHEMA_CONFIG) and c.action is not Action.DELETE)
+        if not (c.kind in (Kind.CONNECTION, Kind.SCHEMA_CONFIG) and not c.removes)
     ]
     creates = [
         c for c in plan.changes if c.kind is Kind.CONNECTION and Operations.creates_connection(c)

@@ -19,7 +19,7 @@ from fivetran_assets.estate.estate import Estate
 from fivetran_assets.fivetran.http import PAGE_LIMIT
 from fivetran_assets.reconcile.access_apply import access_apply_calls, is_access_change
 from fivetran_assets.reconcile.access_reader import read_calls as access_read_calls
-from fivetran_assets.reconcile.plan import Action, Change, Kind, Plan
+from fivetran_assets.reconcile.plan import Change, Kind, Plan
 
 WARN_SHARE = 0.5  # of the hourly budget, for one run
 
@@ -77,7 +77,7 @@ def plan_calls(estate: Estate) -> int:
 
 def change_calls(change: Change) -> int:
     """The calls `Operations` makes for one change (setup tests that pass are part of a create)."""
-    if change.action is Action.DELETE:
+    if change.removes:
         return 1
     if change.kind is Kind.SCHEMA_CONFIG:
         return 2  # read the captured schema, patch the selection
@@ -106,7 +106,7 @@ def _ids_after(plan: Plan) -> set[str]:
     created = {
         f"{c.kind.value}:{c.label}"
         for c in plan.changes
-        if c.kind in (Kind.GROUP, Kind.CONNECTION) and c.action is not Action.DELETE
+        if c.kind in (Kind.GROUP, Kind.CONNECTION) and not c.removes
     }
     return set(plan.ids) | created
 

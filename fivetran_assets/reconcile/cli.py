@@ -1,7 +1,9 @@
 """`fivetran-assets plan` and `fivetran-assets apply`: reconcile Fivetran with config/.
 
 `plan` is always a dry run: exit 0 when nothing is to do, 2 when changes are pending, 1 on
-error. `apply` shows the plan, asks unless `--yes`, applies it with a progress bar and reports
+error; it takes no lock. `apply` takes the estate's apply lock (waiting up to `--lock-timeout`
+for another apply or `provision_fivetran` run, then failing with a message naming the holder),
+plans under it, shows the plan, asks unless `--yes`, applies it with a progress bar and reports
 the verification (a fresh plan must be empty). The config is loaded and validated before any
 client exists, so an invalid config costs no API call. Before reading, and again before
 applying, each prints on stderr the API calls it will need and their share of the hourly budget
@@ -14,6 +16,8 @@ import sys
 from typing import Any
 
 import click
+
+from fivetran_assets.durations import Duration
 
 EXIT_CLEAN = 0
 EXIT_ERROR = 1
@@ -83,6 +87,7 @@ def plan(config: str, as_json: bool) -> None:
     from fivetran_assets.fivetran.errors import FivetranError
     from fivetran_assets.reconcile.budget import plan_calls
     from fivetran_assets.reconcile.reader import AmbiguousIdentityError
+    from fivetran_assets.state.database import StateError
 
     try:
         reconciler = _reconciler(config)
@@ -91,7 +96,7 @@ def plan(config: str, as_json: bool) -> None:
     except click.ClickException as exc:
         _fail(exc.message)
         return
-    except (FivetranError, EstateError, AmbiguousIdentityError) as exc:
+    except (FivetranError, EstateError, AmbiguousIdentityError, StateError) as exc:
         _fail(str(exc))
         return
     if as_json:
@@ -116,56 +121,40 @@ def plan(config: str, as_json: bool) -> None:
     is_flag=True,
     help="Apply even when deletes/replacements exceed the safety threshold.",
 )
-def apply(config: str, yes: bool, prune: bool, allow_destructive: bool) -> None:
+@click.option(
+    "--lock-timeout",
+    type=Duration(),
+    default="10m",
+    show_default=True,
+    help="How long to wait for another apply (or provision_fivetran run) of this estate.",
+)
+def apply(config: str, yes: bool, prune: bool, allow_destructive: bool, lock_timeout: Any) -> None:
     """Make the live Fivetran estate match config/, then verify it does."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from fivetran_assets.estate import EstateError
     from fivetran_assets.fivetran.errors import FivetranError
-    from fivetran_assets.reconcile.applier import task_count
-    from fivetran_assets.reconcile.budget import apply_calls, plan_calls
-    from fivetran_assets.reconcile.executor import TaskState
     from fivetran_assets.reconcile.plan import UnsafePlanError
     from fivetran_assets.reconcile.reader import AmbiguousIdentityError
+    from fivetran_assets.state.database import StateError
 
     console = Console()
+
+    def waiting(holder: Any) -> None:
+        who = holder.describe() if holder else "another process"
+        console.print(f"Waiting up to {lock_timeout} for the apply lock, held by {who}...")
+
     try:
         reconciler = _reconciler(config)
-        estate = reconciler.estate
-        _say_calls("Reading the live estate", plan_calls(estate), estate)
-        current = reconciler.plan(prune=prune)
-        _print_plan(console, current)
-        if current.is_empty:
-            console.print("Nothing to apply.")
-            return
-        current.raise_if_unsafe(allow_destructive=allow_destructive)
-        _say_calls("Applying and verifying", apply_calls(current, estate), estate)
-        if not yes and not click.confirm("Apply these changes?", default=False):
-            console.print("Not applied.")
-            sys.exit(EXIT_PENDING)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            bar = progress.add_task("applying", total=task_count(current))
-
-            def advance(result: Any) -> None:
-                progress.advance(bar)
-                if result.state is not TaskState.DONE:
-                    progress.console.print(
-                        f"[red]{result.label}: {result.error or result.state.value}[/red]"
-                    )
-
-            report = reconciler.apply(current, prune=prune, on_result=advance)
+        with reconciler.lock(timeout=lock_timeout, on_wait=waiting):
+            report = _plan_and_apply(console, reconciler, yes, prune, allow_destructive)
     except click.ClickException as exc:
         _fail(exc.message)
         return
-    except (UnsafePlanError, FivetranError, EstateError, AmbiguousIdentityError) as exc:
+    except (UnsafePlanError, FivetranError, EstateError, AmbiguousIdentityError, StateError) as exc:
         _fail(str(exc))
+        return
+    if report is None:
         return
     for line in report.result.failures():
         console.print(f"[red]{line}[/red]")
@@ -173,3 +162,44 @@ def apply(config: str, yes: bool, prune: bool, allow_destructive: bool) -> None:
     if report.verification is not None and not report.verified:
         _print_plan(console, report.verification)
     sys.exit(EXIT_CLEAN if report.ok else EXIT_ERROR)
+
+
+def _plan_and_apply(
+    console: Any, reconciler: Any, yes: bool, prune: bool, allow_destructive: bool
+) -> Any:
+    """Plan, show, confirm and apply (under the caller's lock); None when nothing was applied."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fivetran_assets.reconcile.applier import task_count
+    from fivetran_assets.reconcile.budget import apply_calls, plan_calls
+    from fivetran_assets.reconcile.executor import TaskState
+
+    estate = reconciler.estate
+    _say_calls("Reading the live estate", plan_calls(estate), estate)
+    current = reconciler.plan(prune=prune)
+    _print_plan(console, current)
+    if current.is_empty:
+        console.print("Nothing to apply.")
+        return None
+    current.raise_if_unsafe(allow_destructive=allow_destructive)
+    _say_calls("Applying and verifying", apply_calls(current, estate), estate)
+    if not yes and not click.confirm("Apply these changes?", default=False):
+        console.print("Not applied.")
+        sys.exit(EXIT_PENDING)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        bar = progress.add_task("applying", total=task_count(current))
+
+        def advance(result: Any) -> None:
+            progress.advance(bar)
+            if result.state is not TaskState.DONE:
+                progress.console.print(
+                    f"[red]{result.label}: {result.error or result.state.value}[/red]"
+                )
+
+        return reconciler.apply(current, prune=prune, on_result=advance)

@@ -5,7 +5,10 @@ Identity is by name, never by a state file: a group by name; its destination; a 
 transformation by (group, name). Only declared values are compared. Secrets are compared by
 keyed fingerprint (Fivetran masks them on read). Live resources the config does not declare,
 inside managed groups, are unmanaged, or deletions when pruning; groups the config does not
-name are listed and never touched.
+name are listed and never touched. When several live webhooks, connections or transformations
+share the identity of one declared resource, the oldest is the managed one and the others are
+`Duplicate`s (drift, deleted by apply without pruning): Fivetran would deliver each event twice
+or sync each table twice.
 """
 
 from __future__ import annotations
@@ -24,7 +27,15 @@ from fivetran_assets.reconcile.desired import (
 from fivetran_assets.reconcile.diff_context import DiffContext, field_diff, plain_diffs
 from fivetran_assets.reconcile.diff_transformations import diff_project, diff_transformation
 from fivetran_assets.reconcile.fingerprints import FingerprintStore
-from fivetran_assets.reconcile.plan import Create, FieldDiff, Kind, Plan, Unmanaged, Update
+from fivetran_assets.reconcile.plan import (
+    Create,
+    Duplicate,
+    FieldDiff,
+    Kind,
+    Plan,
+    Unmanaged,
+    Update,
+)
 from fivetran_assets.reconcile.reader import LiveEstate, LiveGroup
 from fivetran_assets.reconcile.selection import diff_selection, needs_capture
 
@@ -57,49 +68,79 @@ def compute_plan(
     )
 
 
-def _by_identity(ctx: DiffContext, kind: Kind, group: str, items: Any, key: Any) -> dict[str, Any]:
-    """Live items by identity; a second item with the same identity (a duplicate some earlier
-    tool created) is not managed: it is listed as unmanaged, or deleted when pruning."""
-    found: dict[str, Any] = {}
-    for item in items:
-        name = key(item)
-        if name in found:
-            ctx.leftover(kind, group, name, item.id, item)
-        else:
-            found[name] = item
-    return found
+class _Identities:
+    """Live items of one kind in one group, by identity, oldest first within each identity."""
+
+    def __init__(self, ctx: DiffContext, kind: Kind, group: str, items: Any, key: Any) -> None:
+        self.ctx, self.kind, self.group = ctx, kind, group
+        self.found: dict[str, list[Any]] = {}
+        for item in sorted(items, key=_age):
+            self.found.setdefault(key(item), []).append(item)
+
+    def take(self, name: str) -> Any:
+        """The managed item for a declared `name` (the oldest); the others are duplicates."""
+        items = self.found.pop(name, [])
+        if not items:
+            return None
+        kept, *copies = items
+        for copy in copies:
+            created = copy.created_at.timestamp() if copy.created_at else 0.0
+            fields = [FieldDiff("duplicate_of", None, kept.id)]
+            if copy.created_at:
+                fields.append(FieldDiff("created_at", None, copy.created_at.isoformat()))
+            self.ctx.changes.append(
+                Duplicate(self.kind, self.group, name, tuple(fields), copy.id, existing=copy,
+                          created_at=created)
+            )  # fmt: skip
+        return kept
+
+    def leftovers(self) -> None:
+        """Undeclared identities: unmanaged, or deleted when pruning (every copy)."""
+        for name, items in sorted(self.found.items()):
+            for item in items:
+                self.ctx.leftover(self.kind, self.group, name, item.id, item)
+
+
+def _age(item: Any) -> tuple[bool, float, str]:
+    created = getattr(item, "created_at", None)
+    return (created is None, created.timestamp() if created else 0.0, item.id)
 
 
 def _diff_group(ctx: DiffContext, spec: GroupSpec, live: LiveGroup | None) -> None:
     _diff_destination(ctx, spec.destination, live.destination if live else None)
-    hooks = live.webhooks if live else ()
-    live_hooks = _by_identity(ctx, Kind.WEBHOOK, spec.name, hooks, lambda w: w.url)
+    hooks = _Identities(ctx, Kind.WEBHOOK, spec.name, live.webhooks if live else (), _url)
     for hook in spec.webhooks:
-        _diff_webhook(ctx, hook, live_hooks.pop(hook.url, None))
-    for url, hook in sorted(live_hooks.items()):
-        ctx.leftover(Kind.WEBHOOK, spec.name, url, hook.id, hook)
-    live_connections = {c.schema: c for c in live.connections} if live else {}
-    names_by_id = {c.id: c.schema for c in live_connections.values()}
+        _diff_webhook(ctx, hook, hooks.take(hook.url))
+    hooks.leftovers()
+    connections = _Identities(
+        ctx, Kind.CONNECTION, spec.name, live.connections if live else (), lambda c: c.schema
+    )
+    names_by_id = {c.id: c.schema for c in live.connections} if live else {}
     for connection in spec.connections:
-        found = live_connections.pop(connection.name, None)
+        found = connections.take(connection.name)
         schema_config = live.schema_configs.get(found.id) if live and found else None
         _diff_connection(ctx, connection, found, schema_config)
-    for name, connection in sorted(live_connections.items()):
-        ctx.leftover(Kind.CONNECTION, spec.name, name, connection.id, connection)
+    connections.leftovers()
     projects = list(live.projects) if live else []
     if spec.project is not None:
         diff_project(ctx, spec.project, projects.pop(0) if projects else None)
     for project in projects:
         ctx.leftover(Kind.TRANSFORMATION_PROJECT, spec.name, project.id, project.id, project)
-    transformations = live.transformations if live else ()
-    live_transformations = _by_identity(
-        ctx, Kind.TRANSFORMATION, spec.name, transformations, lambda t: t.name or t.id
+    transformations = _Identities(
+        ctx,
+        Kind.TRANSFORMATION,
+        spec.name,
+        live.transformations if live else (),
+        lambda t: t.name or t.id,
     )
     for transformation in spec.transformations:
-        found_t = live_transformations.pop(transformation.name, None)
+        found_t = transformations.take(transformation.name)
         diff_transformation(ctx, transformation, found_t, names_by_id)
-    for name, transformation in sorted(live_transformations.items()):
-        ctx.leftover(Kind.TRANSFORMATION, spec.name, name, transformation.id, transformation)
+    transformations.leftovers()
+
+
+def _url(hook: Webhook) -> str:
+    return hook.url
 
 
 def _diff_destination(ctx: DiffContext, spec: DestinationSpec, live: Destination | None) -> None:

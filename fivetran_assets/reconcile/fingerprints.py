@@ -1,12 +1,17 @@
 """Fingerprints of the secrets apply has sent, so a rotated secret is noticed and resent.
 
 Fivetran masks secrets on read, so the live estate cannot tell whether a secret changed. After
-apply sends one it records an HMAC-SHA256 of the value keyed with a random per-project key,
-under the project's state directory (`.state/` by default). The plan recomputes the HMAC of
-the value the config now resolves to and compares: different or missing means "send it".
-Neither file ever holds a plaintext; without the key a fingerprint cannot be tested against
-guesses. Entries are keyed by the API base URL and the live resource id, so a resource that was
-deleted and recreated elsewhere gets its secrets sent again.
+apply sends one it records an HMAC-SHA256 of the value keyed with a random per-deployment key.
+The plan recomputes the HMAC of the value the config now resolves to and compares: different or
+missing means "send it". No plaintext is ever stored; without the key a fingerprint cannot be
+tested against guesses. Entries are keyed by the API base URL and the live resource id, so a
+resource that was deleted and recreated elsewhere gets its secrets sent again.
+
+They live in the shared state (`state.shared`), not in a file: a CI job running `apply` and a
+run worker of `provision_fivetran` in another container must agree on what was sent, or each
+would see the other's secrets as "not recorded" and send them again on every run. A project
+that kept them in `.state/` (`fingerprint.key`, `secret-fingerprints.json`) has them imported
+into its state database the first time.
 """
 
 from __future__ import annotations
@@ -14,86 +19,121 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import threading
 from pathlib import Path
 
-KEY_FILE = "fingerprint.key"
-STORE_FILE = "secret-fingerprints.json"
+from fivetran_assets.state.database import Database
+from fivetran_assets.state.shared import SharedState
+
+KEY_NAME = "fingerprint_key"
+LEGACY_KEY_FILE = "fingerprint.key"
+LEGACY_STORE_FILE = "secret-fingerprints.json"
 
 
 class FingerprintStore:
-    """A small JSON map `<base_url> <resource id> <field path>` -> keyed hash, thread safe."""
+    """Keyed hashes of sent secrets for one API base URL, read once and written through."""
 
-    def __init__(self, state_dir: Path | str, *, base_url: str = "") -> None:
-        self._dir = Path(state_dir)
-        self._base_url = base_url.rstrip("/")
+    def __init__(
+        self, state: SharedState, *, base_url: str = "", legacy_dir: Path | None = None
+    ) -> None:
+        self._state = state
+        self._scope = base_url.rstrip("/")
+        self._legacy_dir = legacy_dir
         self._lock = threading.Lock()
         self._key: bytes | None = None
-        self._entries: dict[str, str] | None = None
+        self._entries: dict[tuple[str, str], str] | None = None
 
-    @property
-    def path(self) -> Path:
-        return self._dir / STORE_FILE
+    def _load(self) -> tuple[bytes, dict[tuple[str, str], str]]:
+        with self._lock:
+            if self._key is None or self._entries is None:
+                self._key, self._entries = self._state.run(self._read)
+            return self._key, self._entries
 
-    def _load_key(self) -> bytes:
-        if self._key is None:
-            key_path = self._dir / KEY_FILE
-            if key_path.exists():
-                self._key = bytes.fromhex(key_path.read_text().strip())
-            else:
-                self._dir.mkdir(parents=True, exist_ok=True)
-                key = secrets.token_bytes(32)
-                fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(key.hex())
-                self._key = key
-        return self._key
+    def _read(self, db: Database) -> tuple[bytes, dict[tuple[str, str], str]]:
+        with db.transaction():
+            db.lock("fivetran_assets:fingerprints")
+            key = db.scalar("SELECT value FROM state_keys WHERE name = ?", (KEY_NAME,))
+            if key is None:
+                key = self._import_legacy(db) or secrets.token_bytes(32).hex()
+                db.execute("INSERT INTO state_keys (name, value) VALUES (?, ?)", (KEY_NAME, key))
+            rows = db.query(
+                "SELECT resource_id, path, digest FROM secret_fingerprints WHERE scope = ?",
+                (self._scope,),
+            )
+        return bytes.fromhex(key), {(rid, path): digest for rid, path, digest in rows}
 
-    def _load(self) -> dict[str, str]:
-        if self._entries is None:
-            self._entries = json.loads(self.path.read_text()) if self.path.exists() else {}
-        return self._entries
-
-    def _entry_key(self, resource_id: str, path: str) -> str:
-        return f"{self._base_url} {resource_id} {path}"
+    def _import_legacy(self, db: Database) -> str | None:
+        """The key (and entries) a first-wave project kept in its state folder, if any."""
+        if self._legacy_dir is None or not (self._legacy_dir / LEGACY_KEY_FILE).is_file():
+            return None
+        key = (self._legacy_dir / LEGACY_KEY_FILE).read_text().strip()
+        store = self._legacy_dir / LEGACY_STORE_FILE
+        entries = json.loads(store.read_text()) if store.is_file() else {}
+        rows = []
+        for name, digest in entries.items():
+            scope, resource_id, path = name.split(" ", 2)
+            rows.append((scope, resource_id, path, digest))
+        db.executemany(
+            "INSERT INTO secret_fingerprints (scope, resource_id, path, digest)"
+            " VALUES (?, ?, ?, ?)",
+            rows,
+        )
+        return key
 
     def fingerprint(self, value: str) -> str:
         """The keyed hash of one secret value."""
-        with self._lock:
-            key = self._load_key()
+        key, _ = self._load()
         return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
     def matches(self, resource_id: str, path: str, value: str) -> bool | None:
         """True if `value` is what was last sent, False if it differs, None if never recorded."""
         digest = self.fingerprint(value)
+        _, entries = self._load()
         with self._lock:
-            stored = self._load().get(self._entry_key(resource_id, path))
+            stored = entries.get((resource_id, path))
         if stored is None:
             return None
         return hmac.compare_digest(stored, digest)
 
     def record(self, resource_id: str, values: dict[str, str]) -> None:
-        """Remember the secrets just sent to one resource (path -> value) and save atomically."""
+        """Remember the secrets just sent to one resource (path -> value)."""
+        if not values:
+            return
         digests = {path: self.fingerprint(value) for path, value in values.items()}
+        _, entries = self._load()
+
+        def write(db: Database) -> None:
+            with db.transaction():
+                for path, digest in digests.items():
+                    params = (self._scope, resource_id, path)
+                    db.execute(
+                        "DELETE FROM secret_fingerprints WHERE scope = ? AND resource_id = ?"
+                        " AND path = ?",
+                        params,
+                    )
+                    db.execute(
+                        "INSERT INTO secret_fingerprints (scope, resource_id, path, digest)"
+                        " VALUES (?, ?, ?, ?)",
+                        (*params, digest),
+                    )
+
+        self._state.run(write)
         with self._lock:
-            entries = self._load()
-            for path, digest in digests.items():
-                entries[self._entry_key(resource_id, path)] = digest
-            self._save(entries)
+            entries.update({(resource_id, path): d for path, d in digests.items()})
 
     def forget(self, resource_id: str) -> None:
         """Drop every fingerprint of a deleted resource."""
-        prefix = self._entry_key(resource_id, "")
-        with self._lock:
-            entries = self._load()
-            for key in [k for k in entries if k.startswith(prefix)]:
-                del entries[key]
-            self._save(entries)
+        _, entries = self._load()
 
-    def _save(self, entries: dict[str, str]) -> None:
-        self._dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(entries, sort_keys=True, indent=1))
-        tmp.replace(self.path)
+        def delete(db: Database) -> None:
+            with db.transaction():
+                db.execute(
+                    "DELETE FROM secret_fingerprints WHERE scope = ? AND resource_id = ?",
+                    (self._scope, resource_id),
+                )
+
+        self._state.run(delete)
+        with self._lock:
+            for key in [k for k in entries if k[0] == resource_id]:
+                del entries[key]

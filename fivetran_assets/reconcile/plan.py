@@ -2,9 +2,12 @@
 
 A plan is computed from the config (desired state) and a fresh read of Fivetran (existing
 state). Each change is a frozen `Create`, `Update` or `Delete` naming one resource by its
-identity (kind, group, name), never by a state file. Changes are sorted deterministically:
-creates and updates in dependency order (groups before destinations before connections ...),
-deletes after them in reverse dependency order. The JSON form is stable (sorted keys, no live
+identity (kind, group, name), never by a state file, or a `Duplicate`: a second live resource
+matching a declared one (two webhooks with one URL, two connections with one destination
+schema), which apply deletes without `--prune` since it is a copy of a managed resource.
+Changes are sorted deterministically: creates and updates in dependency order (groups before
+destinations before connections ...), deletes and duplicates after them in reverse dependency
+order, duplicates of one resource newest first. The JSON form is stable (sorted keys, no live
 payloads) so two plans of the same situation serialise identically, and secrets never enter a
 plan at all: a secret field diff only says that the value is set or changed.
 """
@@ -24,6 +27,7 @@ class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
+    DUPLICATE = "duplicate"  # delete a copy of a declared resource
 
 
 class Kind(StrEnum):
@@ -138,13 +142,23 @@ class Change:
         return "/".join(part for part in (self.group, self.name) if part)
 
     @property
+    def removes(self) -> bool:
+        """Whether applying it deletes the live resource (a delete or a duplicate)."""
+        return self.action in (Action.DELETE, Action.DUPLICATE)
+
+    @property
     def destructive(self) -> bool:
+        """Counts against the safety threshold: a delete or a replacement. A duplicate does
+        not: removing a copy leaves the declared resource in place."""
         return self.action is Action.DELETE or self.replace
 
-    def sort_key(self) -> tuple[int, int, str, str]:
-        if self.action is Action.DELETE:
-            return (1, -self.kind.rank, self.group, self.name)
-        return (0, self.kind.rank, self.group, self.name)
+    def sort_key(self) -> tuple[int, int, str, str, float]:
+        if self.removes:
+            return (1, -self.kind.rank, self.group, self.name, self._age())
+        return (0, self.kind.rank, self.group, self.name, 0.0)
+
+    def _age(self) -> float:
+        return 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -171,6 +185,17 @@ class Update(Change):
 @dataclass(frozen=True)
 class Delete(Change):
     action: ClassVar[Action] = Action.DELETE
+
+
+@dataclass(frozen=True)
+class Duplicate(Change):
+    """A live copy of a declared resource; `created_at` orders copies newest first."""
+
+    created_at: float = 0.0
+    action: ClassVar[Action] = Action.DUPLICATE
+
+    def _age(self) -> float:
+        return -self.created_at
 
 
 @dataclass(frozen=True)
@@ -243,6 +268,7 @@ class Plan:
             "update": sum(c.action is Action.UPDATE and not c.replace for c in self.changes),
             "replace": sum(c.replace for c in self.changes),
             "delete": sum(c.action is Action.DELETE for c in self.changes),
+            "duplicate": sum(c.action is Action.DUPLICATE for c in self.changes),
             "unmanaged": len(self.unmanaged),
             "warnings": len(self.warnings),
         }
@@ -251,16 +277,18 @@ class Plan:
         c = self.counts()
         if self.is_empty:
             return "No changes: the live estate matches the config."
+        duplicates = f", {c['duplicate']} duplicate(s) to delete" if c["duplicate"] else ""
         return (
             f"{c['create']} to create, {c['update']} to update, {c['replace']} to replace, "
-            f"{c['delete']} to delete."
+            f"{c['delete']} to delete{duplicates}."
         )
 
     def raise_if_unsafe(self, *, threshold: float = 0.3, allow_destructive: bool = False) -> None:
         """Refuse a plan whose deletes and replacements exceed `threshold` of what exists.
 
         At least one destructive change is always allowed, so removing a single connection on
-        purpose does not need the flag; removing a third of the estate does.
+        purpose does not need the flag; removing a third of the estate does. Duplicates do not
+        count: each leaves the resource it copies in place.
         """
         if allow_destructive:
             return

@@ -31,8 +31,13 @@ COMPACT_BELOW = 100
 PLAN_JSON = "plan_json"  # the metadata label of the plan as data (`Plan.to_dict`)
 CONNECTION_STEPS = "a connection is created paused, its schema set, then unpaused"
 CHANGES_MIN_WIDTH = 24  # the table's changes column needs this much beside whole names
-_STYLE = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
-_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
+_STYLE = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.DELETE: "red",
+    Action.DUPLICATE: "red",
+}
+_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.DUPLICATE: "-"}
 _INDENT = "    "
 _BARE = re.compile(r"[\w./:@+-]+")
 _JSON_WORDS = ("null", "true", "false")

@@ -2,19 +2,23 @@
 
 `Reconciler(estate, client)` plans from a fresh read of Fivetran every time (no state file
 for identity); `apply(plan)` runs the plan and then verifies with a new plan that must be
-empty. Fingerprints of sent secrets live in the project's state directory
-(`$FIVETRAN_ASSETS_STATE_DIR`, else `.state/` under the project root).
+empty. `lock()` is the estate's apply lock: the CLI and the `provision_fivetran` job hold it
+from their plan to the end of the apply, so two applies never plan against a state the other
+is changing (`plan` alone takes none). Fingerprints of sent secrets and the lock live in the
+deployment's shared state (`estate.connect.estate_state`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
+from fivetran_assets.estate.connect import estate_state
 from fivetran_assets.estate.errors import EstateError
 from fivetran_assets.estate.estate import Estate
 from fivetran_assets.estate.references import Environment
@@ -31,16 +35,10 @@ from fivetran_assets.reconcile.plan import Plan
 from fivetran_assets.reconcile.reader import AmbiguousIdentityError, LiveEstate, read_estate
 from fivetran_assets.reconcile.render import apply_summary
 from fivetran_assets.snapshot.store import write_snapshot
+from fivetran_assets.state.locks import DEFAULT_LOCK_TIMEOUT, Holder, apply_lock
+from fivetran_assets.state.shared import StateLocation
 
 logger = logging.getLogger("fivetran_assets.reconcile")
-
-STATE_DIR_ENV = "FIVETRAN_ASSETS_STATE_DIR"
-
-
-def default_state_dir(estate: Estate) -> Path:
-    """Where the project keeps its state: $FIVETRAN_ASSETS_STATE_DIR, else <root>/.state."""
-    explicit = os.environ.get(STATE_DIR_ENV)
-    return Path(explicit) if explicit else estate.root / ".state"
 
 
 @dataclass(frozen=True)
@@ -80,6 +78,8 @@ class Reconciler:
     Reads (every call of a plan, and of apply's verification) run on `read_workers`
     (`account.read_concurrency`), writes on `workers` (`account.concurrency`): reads are bound by
     latency, writes by Fivetran's create caps and by what a half-done apply leaves behind.
+    `state` is where fingerprints and the apply lock live (default: the estate's shared state);
+    `state_dir` is a shortcut for a plain local state folder (tests, benchmarks).
     """
 
     def __init__(
@@ -88,6 +88,7 @@ class Reconciler:
         client: FivetranClient,
         *,
         environment: Environment | None = None,
+        state: StateLocation | None = None,
         state_dir: Path | str | None = None,
         workers: int | None = None,
         read_workers: int | None = None,
@@ -96,12 +97,39 @@ class Reconciler:
         self.estate = estate
         self.client = client
         self.environment = environment or estate.environment()
-        self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir(estate)
-        self._snapshot_path = self.state_dir / "snapshot.json" if state_dir is not None else None
+        if state is None:
+            state = (
+                StateLocation(Path(state_dir))
+                if state_dir is not None
+                else estate_state(estate, self.environment)
+            )
+        self.state = state
+        self._snapshot_path = Path(state_dir) / "snapshot.json" if state_dir is not None else None
         self.refresh_snapshot = refresh_snapshot
         self.workers = workers or estate.account.concurrency
         self.read_workers = read_workers or estate.account.read_concurrency
-        self.fingerprints = FingerprintStore(self.state_dir, base_url=client.base_url)
+        self.fingerprints = FingerprintStore(
+            state.shared(), base_url=client.base_url, legacy_dir=state.folder
+        )
+
+    @contextlib.contextmanager
+    def lock(
+        self,
+        *,
+        timeout: timedelta = DEFAULT_LOCK_TIMEOUT,
+        command: str | None = None,
+        on_wait: Callable[[Holder | None], None] | None = None,
+    ) -> Iterator[Holder]:
+        """Hold the apply lock of this estate's account (waiting up to `timeout`; `LockTimeout`
+        names the holder). Hold it from the plan you will apply to the end of `apply`."""
+        with apply_lock(
+            self.state,
+            f"fivetran_assets:apply:{self.client.account}",
+            timeout=timeout,
+            command=command,
+            on_wait=on_wait,
+        ) as holder:
+            yield holder
 
     @cached_property
     def desired(self) -> dict[str, GroupSpec]:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
+
+SYNCED_COLUMN = "_fivetran_synced"  # when Fivetran wrote the row (UTC)
 
 
 class WarehouseError(Exception):
@@ -25,11 +28,32 @@ class TableStats:
     row_count: int | None = None
     active_row_count: int | None = None  # rows not soft-deleted (`_fivetran_deleted`)
     columns: Mapping[str, str] | None = None  # name -> warehouse type, in table order
+    synced_rows: int | None = None  # rows written within `SyncWindow`; None: not asked/known
+
+
+@dataclass(frozen=True)
+class SyncWindow:
+    """The rows one sync wrote: `_fivetran_synced` after the previous sync ended (any time when
+    there was none) and at or before this one ended."""
+
+    after: datetime | None
+    until: datetime
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """(after, until) as naive UTC, the way Fivetran's timestamps compare in the warehouse."""
+        return _naive_utc(self.after or datetime(1970, 1, 1)), _naive_utc(self.until)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 class Warehouse(Protocol):
-    def describe(self, tables: Iterable[tuple[str, str]]) -> dict[tuple[str, str], TableStats]:
-        """Stats for each (schema, table); tables that do not exist come back `exists=False`."""
+    def describe(
+        self, tables: Iterable[tuple[str, str]], *, window: SyncWindow | None = None
+    ) -> dict[tuple[str, str], TableStats]:
+        """Stats for each (schema, table); tables that do not exist come back `exists=False`.
+        With `window`, tables holding `_fivetran_synced` also count the rows synced within it."""
         ...
 
 
@@ -65,7 +89,9 @@ class DuckDBWarehouse:
             except duckdb.Error as exc:
                 raise WarehouseError(f"DuckDB warehouse {self.path}: {exc}") from exc
 
-    def describe(self, tables: Iterable[tuple[str, str]]) -> dict[tuple[str, str], TableStats]:
+    def describe(
+        self, tables: Iterable[tuple[str, str]], *, window: SyncWindow | None = None
+    ) -> dict[tuple[str, str], TableStats]:
         wanted = list(dict.fromkeys(tables))
         if not wanted:
             return {}
@@ -78,7 +104,9 @@ class DuckDBWarehouse:
                     "ordinal_position"
                 ).fetchall()
             )
-            return {key: _count(con, key, columns.get(key)) for key in wanted}
+            return {
+                key: _count(con, key, columns.get(key), window, placeholder="?") for key in wanted
+            }
         finally:
             con.close()
 
@@ -90,7 +118,9 @@ class PostgresWarehouse:
     dsn: str = field(repr=False)  # may hold a password
     connect_timeout: int = 10
 
-    def describe(self, tables: Iterable[tuple[str, str]]) -> dict[tuple[str, str], TableStats]:
+    def describe(
+        self, tables: Iterable[tuple[str, str]], *, window: SyncWindow | None = None
+    ) -> dict[tuple[str, str], TableStats]:
         import psycopg
 
         wanted = list(dict.fromkeys(tables))
@@ -98,6 +128,7 @@ class PostgresWarehouse:
             return {}
         try:
             with psycopg.connect(self.dsn, connect_timeout=self.connect_timeout) as con:
+                con.execute("SET TIME ZONE 'UTC'")  # sync windows compare as naive UTC
                 columns = _stats_from(
                     con.execute(
                         "SELECT table_schema, table_name, column_name, data_type "
@@ -106,31 +137,51 @@ class PostgresWarehouse:
                         "ORDER BY table_schema, table_name, ordinal_position"
                     ).fetchall()
                 )
-                return {key: _count(con, key, columns.get(key)) for key in wanted}
+                return {
+                    key: _count(con, key, columns.get(key), window, placeholder="?")
+                    for key in wanted
+                }
         except psycopg.Error as exc:
             raise WarehouseError(f"PostgreSQL warehouse: {type(exc).__name__}: {exc}") from exc
 
 
-def _count(con: Any, key: tuple[str, str], columns: dict[str, str] | None) -> TableStats:
+def _count(
+    con: Any,
+    key: tuple[str, str],
+    columns: dict[str, str] | None,
+    window: SyncWindow | None,
+    *,
+    placeholder: str,
+) -> TableStats:
+    """Row counts in one scan: all rows, those not soft-deleted, those synced in `window`
+    (`placeholder` is the driver's parameter marker)."""
     schema, table = key
     if columns is None:
         return TableStats(schema=schema, table=table, exists=False)
     relation = f"{_quote(schema)}.{_quote(table)}"
-    if "_fivetran_deleted" in columns:
-        total, active = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE NOT coalesce(_fivetran_deleted, false)) "
-            f"FROM {relation}"
-        ).fetchone()
-    else:
-        (total,) = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
-        active = total
+    active = (
+        "count(*) FILTER (WHERE NOT coalesce(_fivetran_deleted, false))"
+        if "_fivetran_deleted" in columns
+        else "count(*)"
+    )
+    counted = window is not None and SYNCED_COLUMN in columns
+    synced = (
+        f"count(*) FILTER (WHERE {_quote(SYNCED_COLUMN)} > {placeholder} "
+        f"AND {_quote(SYNCED_COLUMN)} <= {placeholder})"
+        if counted
+        else "NULL"
+    )
+    sql = f"SELECT count(*), {active}, {synced} FROM {relation}"
+    params = list(window.bounds()) if counted and window is not None else []
+    total, active_rows, synced_rows = con.execute(sql, params).fetchone()
     return TableStats(
         schema=schema,
         table=table,
         exists=True,
         row_count=int(total),
-        active_row_count=int(active),
+        active_row_count=int(active_rows),
         columns=columns,
+        synced_rows=None if synced_rows is None else int(synced_rows),
     )
 
 

@@ -9,12 +9,12 @@ is private to the user, and nothing here prints more than a masked prefix.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fivetran_assets.stack.settings import BASE_URL_ENV, StackSettings
+from fivetran_assets.state.files import write_atomic
 
 CREDENTIALS_FILE = "credentials.json"
 
@@ -63,17 +63,15 @@ def load_or_create_credentials(state_dir: Path) -> Credentials:
                 "to generate new ones (then run `fivetran-assets stop` and start again)"
             ) from None
     creds = Credentials.generate()
-    state_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(
-            {
-                "api_key": creds.api_key,
-                "api_secret": creds.api_secret,
-                "webhook_secret": creds.webhook_secret,
-            },
-            fh,
-        )
+    body = json.dumps(
+        {
+            "api_key": creds.api_key,
+            "api_secret": creds.api_secret,
+            "webhook_secret": creds.webhook_secret,
+        }
+    )
+    if not write_atomic(path, body, exclusive=True):
+        return load_or_create_credentials(state_dir)  # another process made them first
     return creds
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from fivetran_assets.stack.ports import require_free_port
 from fivetran_assets.stack.settings import StackSettings
+from fivetran_assets.state.files import write_atomic
 
 LOG_TAIL_LINES = 25
 
@@ -235,7 +236,7 @@ class ServiceManager:
             log=str(log),
             started=time.time(),
         )
-        self.pid_path(spec.name).write_text(record.to_json())
+        write_atomic(self.pid_path(spec.name), record.to_json(), mode=0o644)
         try:
             self._wait_healthy(spec, process, log)
         except ServiceError:

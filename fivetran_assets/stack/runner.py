@@ -159,7 +159,7 @@ def _rows(done: Materialized) -> str:
     if done.row_count is None:
         return ""
     if done.rows_synced is None:
-        return f" ({done.row_count:,} rows)"
+        return f" ({done.row_count:,} {'row' if done.row_count == 1 else 'rows'})"
     return f" ({done.rows_synced:,} synced, {done.row_count:,} in table)"
 
 

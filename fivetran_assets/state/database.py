@@ -16,6 +16,7 @@ the database's clock. On PostgreSQL the project's tables live in their own schem
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -157,6 +158,9 @@ class Database:
     def _open_sqlite(self, busy_timeout: float) -> sqlite3.Connection:
         assert self.url.path is not None
         self.url.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.url.path.exists():
+            # Private from the start (SQLite gives its -wal and -shm files the same mode).
+            os.close(os.open(self.url.path, os.O_RDWR | os.O_CREAT, 0o600))
         conn = sqlite3.connect(
             self.url.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
         )

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 import click
 
+from fivetran_assets.durations import Duration
+
 DEFAULT_SECRET_ENV = "FIVETRAN_WEBHOOK_SECRET"
 EVENT_LOG_ENV = "FIVETRAN_ASSETS_EVENT_LOG"
 DEFAULT_EVENT_LOG = ".state/webhooks.sqlite"
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def secrets_from_env(names: Sequence[str]) -> list[str]:
@@ -29,30 +28,6 @@ def secrets_from_env(names: Sequence[str]) -> list[str]:
     values the same way and be passed on beside (or instead of) these.
     """
     return [value for name in names if (value := os.environ.get(name))]
-
-
-def parse_duration(text: str) -> timedelta:
-    """`90s`, `15m`, `2h`, `7d`, `1w` or a sum such as `1h30m`; a ValueError says what is wrong."""
-    compact = text.strip().lower().replace(" ", "")
-    parts = _DURATION_PART.findall(compact)
-    if not parts or "".join(n + u for n, u in parts) != compact:
-        raise ValueError(
-            f"{text!r} is not a duration: use a number and a unit (s, m, h, d, w), e.g. 30m, "
-            "2h, 1h30m, 7d"
-        )
-    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
-
-
-class Duration(click.ParamType):
-    name = "DURATION"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, timedelta):
-            return value
-        try:
-            return parse_duration(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
 
 
 def _db_option(help_text: str) -> Any:

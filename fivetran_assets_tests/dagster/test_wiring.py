@@ -223,3 +223,41 @@ def test_first_look_is_timed_from_a_webhook_recorded_fivetran_sync() -> None:
         dg.AssetMaterialization(asset_key=key, metadata={DURATION_KEY: 42.0})
     )
     assert previous_duration(instance, [key]) == 42.0
+
+
+def test_every_path_builds_its_client_from_the_account_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's client and the Dagster resource's (so the provisioning job's) get the same
+    budget, create caps included, paced by one limiter in the same shared state."""
+    from fivetran_assets.estate import load_estate
+    from fivetran_assets.estate.connect import client_for
+    from fivetran_assets.state.ratelimit import SharedRateLimiter
+
+    config = yaml.safe_load((ROOT / "config" / "fivetran.yaml").read_text())
+    config["account"]["rate_budget"] = {
+        "requests_per_hour": 1000,
+        "connection_creates_per_minute": 7,
+        "connection_creates_per_hour": 50,
+    }
+    (tmp_path / "fivetran.yaml").write_text(yaml.safe_dump(config))
+    for name, value in {
+        "FIVETRAN_API_KEY": "key-value",
+        "FIVETRAN_API_SECRET": "secret-value",
+        "FIVETRAN_BASE_URL": "http://127.0.0.1:1",
+        "FIVETRAN_ASSETS_STATE_DIR": str(tmp_path / "state"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("FIVETRAN_ASSETS_RATE_STATE", raising=False)
+    monkeypatch.delenv("FIVETRAN_TIME_SCALE", raising=False)
+    estate = load_estate(tmp_path / "fivetran.yaml", root=tmp_path)
+    cli = client_for(estate)
+    resource = default_resources(estate_view(estate))["fivetran"].process_config_and_initialize()
+    dagster = resource.get_client()
+    for client in (cli, dagster):
+        limiter = client.rate_limiter
+        assert isinstance(limiter, SharedRateLimiter)
+        assert (limiter.budget.requests_per_hour, limiter.budget.creates_per_minute) == (1000, 7)
+        assert limiter.budget.creates_per_hour == 50
+        assert limiter.state.url.path == tmp_path / "state" / "state.sqlite"
+    assert cli.rate_limiter is dagster.rate_limiter

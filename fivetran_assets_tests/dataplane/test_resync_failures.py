@@ -57,7 +57,7 @@ def test_full_resync_rereads_every_table(sales: Path, warehouse: Path, state: Pa
 def test_source_failure_mid_table_leaves_destination_consistent(
     sales: Path, warehouse: Path, state: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(sqlite_source, "BATCH_ROWS", 50)  # several batches per table
+    monkeypatch.setattr(sqlite_source, "BATCH_BYTES", 4_000)  # several batches per table
     config = demo_config({"database": str(sales)})
     sync(request(sales, warehouse, state, config))
     before = query(warehouse, "SELECT * FROM sales_main.employees ORDER BY id")
@@ -89,7 +89,7 @@ def test_missing_source_fails_with_reason(sales: Path, warehouse: Path, state: P
 def test_cancel_between_batches_rolls_the_table_back(
     sales: Path, warehouse: Path, state: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(sqlite_source, "BATCH_ROWS", 20)
+    monkeypatch.setattr(sqlite_source, "BATCH_BYTES", 2_000)
     checks = iter(range(1000))
     with pytest.raises(DataPlaneError, match="canceled"):
         sync(

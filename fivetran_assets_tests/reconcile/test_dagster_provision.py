@@ -121,3 +121,22 @@ def test_sensor_requests_a_run_when_config_changes_and_skips_invalid_config(tmp_
     assert invalid.run_requests == []
     assert "invalid" in invalid.skip_message and "sync_frequency" in invalid.skip_message
     assert invalid.cursor not in (None, changed.cursor)
+
+
+def test_the_job_waits_for_an_apply_in_progress_then_names_it(environment) -> None:
+    """`provision_fivetran` takes the same lock as `fivetran-assets apply`."""
+    from fivetran_assets.state.locks import apply_lock
+    from fivetran_assets.state.shared import StateLocation
+
+    demo = environment
+    config = run_config(str(demo.path))
+    config["ops"]["fivetran_apply"]["config"]["lock_timeout_seconds"] = 0.5
+    with apply_lock(StateLocation(demo.state_dir), "cli", command="fivetran-assets apply"):
+        result = provision_fivetran.execute_in_process(
+            run_config=config, resources=_resources(demo), raise_on_error=False
+        )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = str(failure.event_specific_data.error.message)
+    assert "another apply holds the lock" in message and "(fivetran-assets apply)" in message
+    assert not list(demo.client().list_groups())

@@ -1,11 +1,12 @@
-"""Changes made by hand in Fivetran: declared ones are reverted, undeclared ones only reported."""
+"""Changes made by hand in Fivetran: declared ones are reverted, undeclared ones only reported,
+copies of declared ones deleted."""
 
 from __future__ import annotations
 
 from fivetran_assets.reconcile.plan import Action, Kind
 
 
-def test_hand_edits_declared_reverted_undeclared_warned_duplicates_unmanaged(demo) -> None:
+def test_hand_edits_declared_reverted_undeclared_warned_duplicates_deleted(demo) -> None:
     assert demo.reconciler().apply(demo.reconciler().plan()).verified
     client = demo.client()
     sales = next(c for c in client.list_connections() if c.schema == "sales")
@@ -27,18 +28,15 @@ def test_hand_edits_declared_reverted_undeclared_warned_duplicates_unmanaged(dem
             "sales",
             ("schemas.main.tables.employees.columns.email.hashed",),
         ),
+        (Action.DUPLICATE, Kind.WEBHOOK, hook.url, ("duplicate_of", "created_at")),
     ]
+    assert plan.changes[-1].live_id == duplicate.id
+    assert plan.changes[-1].fields[0].new == hook.id
     assert [(w.name, w.message) for w in plan.warnings] == [
         ("sales", "column 'main.employees.title' is hashed in Fivetran but not declared")
     ]
-    assert [(u.kind, u.live_id) for u in plan.unmanaged] == [(Kind.WEBHOOK, duplicate.id)]
+    assert plan.unmanaged == ()
     report = demo.reconciler().apply(plan)
     assert report.verified, report.verification.to_json()
     assert client.get_connection(sales.id).paused is False
-
-    pruned = demo.reconciler().plan(prune=True)
-    assert [(c.action, c.kind, c.live_id) for c in pruned.changes] == [
-        (Action.DELETE, Kind.WEBHOOK, duplicate.id)
-    ]
-    assert demo.reconciler().apply(pruned, prune=True).verified
     assert [w.id for w in client.list_webhooks()] == [hook.id]

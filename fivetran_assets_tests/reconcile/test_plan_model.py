@@ -22,6 +22,7 @@ from fivetran_assets.reconcile.plan import (
     Update,
 )
 from fivetran_assets.reconcile.render import plan_markdown, plan_tables
+from fivetran_assets.state.shared import StateLocation
 
 
 def _sample() -> list:
@@ -108,21 +109,42 @@ def test_raise_if_unsafe_guards_mass_deletes() -> None:
 
 
 def test_fingerprints_detect_changes_without_plaintext(tmp_path) -> None:
-    store = FingerprintStore(tmp_path, base_url="http://x")
+    state = StateLocation(tmp_path).shared()
+    store = FingerprintStore(state, base_url="http://x")
     assert store.matches("c1", "config.password", "hunter22") is None
     store.record("c1", {"config.password": "hunter22"})
-    again = FingerprintStore(tmp_path, base_url="http://x")
+    again = FingerprintStore(state, base_url="http://x")
     assert again.matches("c1", "config.password", "hunter22") is True
     assert again.matches("c1", "config.password", "rotated!") is False
     assert (
-        FingerprintStore(tmp_path, base_url="http://y").matches("c1", "config.password", "hunter22")
+        FingerprintStore(state, base_url="http://y").matches("c1", "config.password", "hunter22")
         is None
     )
     for file in tmp_path.iterdir():
-        assert "hunter22" not in file.read_text()
-    assert (tmp_path / "fingerprint.key").stat().st_mode & 0o077 == 0
+        assert b"hunter22" not in file.read_bytes()
+        assert file.stat().st_mode & 0o077 == 0, file
     again.forget("c1")
     assert again.matches("c1", "config.password", "hunter22") is None
+    assert (
+        FingerprintStore(state, base_url="http://x").matches("c1", "config.password", "x") is None
+    )
+
+
+def test_fingerprints_kept_in_state_files_are_imported(tmp_path) -> None:
+    """A project whose first apply wrote `.state/fingerprint.key` and the JSON keeps them."""
+    import hashlib
+    import hmac
+
+    key = bytes(range(32))
+    digest = hmac.new(key, b"hunter22", hashlib.sha256).hexdigest()
+    (tmp_path / "fingerprint.key").write_text(key.hex())
+    (tmp_path / "secret-fingerprints.json").write_text(
+        json.dumps({"http://x c1 config.password": digest})
+    )
+    state = StateLocation(tmp_path).shared()
+    store = FingerprintStore(state, base_url="http://x", legacy_dir=tmp_path)
+    assert store.matches("c1", "config.password", "hunter22") is True
+    assert FingerprintStore(state, base_url="http://x").fingerprint("hunter22") == digest
 
 
 def test_executor_respects_dependencies_bounds_workers_and_skips() -> None:

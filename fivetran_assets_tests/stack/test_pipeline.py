@@ -60,7 +60,7 @@ def sync_sales():
     _sql("CREATE SCHEMA IF NOT EXISTS sales; "
          "CREATE OR REPLACE TABLE sales.employees AS SELECT range AS id FROM range(7)")
     yield dg.MaterializeResult(asset_key=["g", "sales", "employees"],
-                               metadata={"dagster/row_count": 7})
+                               metadata={"dagster/row_count": 7, "fivetran/rows_synced": 2})
 
 
 @dg.multi_asset(
@@ -126,8 +126,8 @@ def test_demo_pipeline_runs_both_jobs_in_the_persistent_instance(
     text = console.export_text()
     for expected in (
         "created group departments",
-        "materialized g/sales/employees (7 rows)",
-        "g/analytics/headcount",
+        "materialized g/sales/employees (2 synced, 7 in table)",
+        "materialized g/analytics/headcount (1 row)",
         str(settings.warehouse_path),
         "SELECT * FROM analytics.headcount LIMIT 10",
     ):

@@ -143,13 +143,14 @@ def test_parse_duration() -> None:
 
     import pytest
 
-    from fivetran_assets.webhooks.cli import parse_duration
+    from fivetran_assets.durations import parse_duration
 
     assert parse_duration("90s") == timedelta(seconds=90)
     assert parse_duration("1h30m") == timedelta(minutes=90)
     assert parse_duration("2d") == timedelta(days=2)
     assert parse_duration("1w") == timedelta(days=7)
     assert parse_duration("0.5h") == timedelta(minutes=30)
-    for bad in ("", "10", "h", "1x", "1h 30", "-1h"):
+    assert parse_duration("600") == timedelta(minutes=10)
+    for bad in ("", "h", "1x", "1h 30", "-1h"):
         with pytest.raises(ValueError, match="not a duration"):
             parse_duration(bad)

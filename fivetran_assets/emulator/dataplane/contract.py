@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,13 @@ class SyncRequest:
     full_resync: bool = False
     # (source schema, source table) pairs to re-read from scratch
     resync_tables: tuple[tuple[str, str], ...] = ()
+    # The local Fivetran's (time-scaled) clock when the sync started: rows written are stamped
+    # `_fivetran_synced` with it, so they compare with the API's `succeeded_at` as in Fivetran.
+    # None: the wall clock.
+    synced_at: datetime | None = None
+    # Read every table row by row instead of columnar (what a columnar read falls back to on
+    # mixed value types); benchmarks compare the two.
+    read_by_rows: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,10 @@
 Per table: plan the columns from the schema config and the live catalog, read (full or
 incremental, see the sources), transform batches (hash columns, compute `_fivetran_id`, rename
 to destination names) and write them in one destination transaction, then save the cursor.
+Batches stay Arrow from the source's reader to the warehouse's loader; only hashed columns and
+`_fivetran_id` are computed value by value. A columnar read that meets mixed value types
+(`ReadByRows`) is abandoned (the destination keeps nothing of it) and the table read again by
+rows.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from fivetran_assets.emulator.dataplane.registry import (
     source_identity,
 )
 from fivetran_assets.emulator.dataplane.schema_config import merge_schema_config
-from fivetran_assets.emulator.dataplane.sources.base import SourceSession, TableSpec
+from fivetran_assets.emulator.dataplane.sources.base import ReadByRows, SourceSession, TableSpec
 from fivetran_assets.emulator.dataplane.state import SyncState
 from fivetran_assets.emulator.dataplane.types import STRING, logical_type, quote
 
@@ -154,6 +158,24 @@ def _sync_table(
     request: SyncRequest,
     cancelled: Cancelled,
 ) -> TableSyncResult:
+    try:
+        return _write_table(
+            plan, session, destination, state, request, cancelled, by_rows=request.read_by_rows
+        )
+    except ReadByRows:
+        return _write_table(plan, session, destination, state, request, cancelled, by_rows=True)
+
+
+def _write_table(
+    plan: TablePlan,
+    session: SourceSession,
+    destination: Destination,
+    state: SyncState,
+    request: SyncRequest,
+    cancelled: Cancelled,
+    *,
+    by_rows: bool = False,
+) -> TableSyncResult:
     saved = state.get(plan.schema, plan.table)
     read_columns = [c.source for c in plan.columns]
     resync = request.full_resync or (plan.schema, plan.table) in request.resync_tables
@@ -161,9 +183,9 @@ def _sync_table(
     with destination.table_writer(plan.dest_schema, plan.dest_table) as writer:
         existing = writer.existing_columns()
         fresh = saved is None or resync or widened or existing is None
-        read = session.read(plan.spec, None if fresh else saved["cursor"])
+        read = session.read(plan.spec, None if fresh else saved["cursor"], by_rows=by_rows)
         batches = prefetch(read.batches, _Transform(plan, request.salt), cancelled=cancelled)
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = (request.synced_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
         if existing is None and plan.primary_key:
             loaded = writer.load_new_table(plan.dest_columns, batches, now)
             state.put(plan.schema, plan.table, read.cursor, read_columns)

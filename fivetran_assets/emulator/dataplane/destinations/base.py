@@ -10,7 +10,7 @@ subclasses); the merge SQL (UPDATE ... FROM, NOT EXISTS) is the same for both, s
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +38,50 @@ class MergeResult:
 
 
 SYSTEM_COLUMNS = (Column(DELETED, BOOLEAN), Column(SYNCED, TIMESTAMP))
+
+
+def schema_runs(
+    batches: Iterable[pa.RecordBatch],
+) -> Iterator[tuple[pa.Schema, Iterator[pa.RecordBatch]]]:
+    """Consecutive batches of one schema, as (schema, batches): each run is one Arrow stream a
+    warehouse can ingest in one statement. Columnar reads make a single run; row reads that
+    fell back to text for a column start a new one. Consume each run before the next."""
+    source = iter(batches)
+    pending = next(source, None)
+    while pending is not None:
+        schema = pending.schema
+
+        def run(schema: pa.Schema = schema) -> Iterator[pa.RecordBatch]:
+            nonlocal pending
+            while pending is not None and pending.schema.equals(schema):
+                yield pending
+                pending = next(source, None)
+
+        yield schema, run()
+
+
+class BatchRelay:
+    """Hands batches to a warehouse's Arrow stream reader, counting rows and keeping the error
+    the batches raised: drivers report a failure inside the stream as their own error, without
+    the original exception (a cancellation, a source failure, `ReadByRows`)."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
+        self._batches = batches
+        self.rows = 0
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in self._batches:
+                self.rows += batch.num_rows
+                yield batch
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+    def raise_if_failed(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 class TableWriter(ABC):

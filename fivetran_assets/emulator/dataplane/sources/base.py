@@ -3,6 +3,11 @@
 A table read is a stream of Arrow record batches (never a whole table in memory) plus how to
 find deletes: the stream is the complete table (rows not seen are deleted), or it carries
 deleted keys flagged `_fivetran_deleted`, or a second stream lists every live key.
+
+Batches are sized by bytes (`BATCH_BYTES` of Arrow data), not rows: a 100-column table gets
+batches as small in memory as a 10-column one. Sources read columnar (ADBC) where they can; a
+read that meets values no single Arrow type holds (SQLite's dynamic typing) raises
+`ReadByRows`, and the engine reads that table again with `by_rows=True`.
 """
 
 from __future__ import annotations
@@ -14,10 +19,38 @@ from typing import Any
 
 import pyarrow as pa
 
-from fivetran_assets.emulator.dataplane.contract import Catalog, SetupTest
+from fivetran_assets.emulator.dataplane.contract import Catalog, DataPlaneError, SetupTest
 
 DELETED = "_fivetran_deleted"
-BATCH_ROWS = 50_000
+# Small enough that a few batches in flight (read ahead, transformed, in the warehouse's hands)
+# stay a small part of a sync's memory, large enough that per-batch costs vanish: measured on
+# 1,000,000 rows, 4 MB syncs as fast as 16 MB at 60 MB less peak RSS (bench.sync_throughput).
+BATCH_BYTES = 4 * 2**20
+_FIXED_WIDTH_BYTES = 8
+_TEXT_BYTES = 32  # a guess for a text value before any is seen
+
+
+class ReadByRows(DataPlaneError):
+    """A columnar read found values of several types in one column; read the table by rows."""
+
+
+def rows_for_bytes(row_bytes: float, *, budget: int = BATCH_BYTES, ceiling: int = 1_000_000) -> int:
+    """How many rows of `row_bytes` each fit a batch of `budget` bytes (at least one)."""
+    return max(1, min(ceiling, int(budget // max(row_bytes, 1.0))))
+
+
+def _type_bytes(arrow_type: pa.DataType | None) -> int:
+    if arrow_type is None:
+        return _TEXT_BYTES
+    try:
+        return max(1, arrow_type.bit_width // 8)
+    except ValueError:  # variable width: strings, binary, nested
+        return _TEXT_BYTES
+
+
+def estimated_row_bytes(types: tuple[pa.DataType | None, ...]) -> float:
+    """Bytes per row of a batch of `types` before any is read (unknown types count as text)."""
+    return float(sum(_type_bytes(t) for t in types) or _FIXED_WIDTH_BYTES)
 
 
 @dataclass(frozen=True)
@@ -50,8 +83,12 @@ class SourceSession(ABC):
     """An open source connection used for one sync."""
 
     @abstractmethod
-    def read(self, spec: TableSpec, cursor: Any | None) -> TableRead:
-        """Rows of one table: all of them when `cursor` is None, else the changes since it."""
+    def read(self, spec: TableSpec, cursor: Any | None, *, by_rows: bool = False) -> TableRead:
+        """Rows of one table: all of them when `cursor` is None, else the changes since it.
+
+        `by_rows` asks for the row-at-a-time read that tolerates mixed value types (after
+        `ReadByRows`); a source that is always typed may ignore it.
+        """
 
     @abstractmethod
     def close(self) -> None: ...

@@ -1,11 +1,13 @@
-"""The `postgres` source: a PostgreSQL database read through psycopg.
+"""The `postgres` source: a PostgreSQL database, rows read as Arrow through ADBC.
 
 Incremental syncs use `xmin`, as Fivetran's PostgreSQL connector can: each read records the
 snapshot's oldest running transaction id, and the next read takes only rows whose `xmin` is at
 or after it (rows written since). Deletes are found by a primary-key scan (an index-only scan)
-anti-joined with the destination. Tables without a primary key are re-read in full. Reads use
-server-side cursors inside one REPEATABLE READ transaction, so rows stream in batches from a
-consistent snapshot. Transaction id wraparound is not handled (a test server never gets there).
+anti-joined with the destination. Tables without a primary key are re-read in full. Rows come
+from the ADBC PostgreSQL driver (binary COPY decoded straight into Arrow, batches sized by
+bytes) inside one REPEATABLE READ transaction per table, so the cursor, the rows and the live
+keys come from one consistent snapshot. The catalog and setup tests use psycopg. Transaction id
+wraparound is not handled (a test server never gets there).
 """
 
 from __future__ import annotations
@@ -25,12 +27,11 @@ from fivetran_assets.emulator.dataplane.contract import (
     TableInfo,
 )
 from fivetran_assets.emulator.dataplane.sources.base import (
-    BATCH_ROWS,
+    BATCH_BYTES,
     Source,
     SourceSession,
     TableRead,
     TableSpec,
-    rows_to_batch,
 )
 from fivetran_assets.emulator.dataplane.types import quote
 
@@ -101,32 +102,40 @@ class PostgresSource(Source):
 
 
 class PostgresSession(SourceSession):
+    """One ADBC connection; each table read is its own REPEATABLE READ transaction. PostgreSQL
+    values have one type per column, so the columnar read never needs `by_rows`."""
+
     def __init__(self, source: PostgresSource) -> None:
-        self.conn = pgconn.connect(source.config)
-        self._cursors = 0
+        self.conn = pgconn.connect_adbc(source.config)
 
     def close(self) -> None:
         self.conn.close()
 
-    def read(self, spec: TableSpec, cursor: Any | None) -> TableRead:
+    def read(self, spec: TableSpec, cursor: Any | None, *, by_rows: bool = False) -> TableRead:
+        import adbc_driver_postgresql.dbapi as adbc
+
         self.conn.rollback()
-        self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         try:
-            xmin = self.conn.execute(_SNAPSHOT_XMIN).fetchone()[0]  # type: ignore[index]
-        except psycopg.Error as exc:
+            with self.conn.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cur.execute(_SNAPSHOT_XMIN)
+                xmin = int(cur.fetchone()[0])
+        except adbc.Error as exc:
             raise DataPlaneError(f"cannot read PostgreSQL: {exc}") from exc
         table = f"{quote(spec.schema)}.{quote(spec.table)}"
         cols = ", ".join(quote(c) for c in spec.columns)
         incremental = cursor is not None and bool(spec.primary_key)
         if incremental:
-            sql = f"SELECT {cols} FROM {table} WHERE xmin::text::bigint >= %s"
-            batches = self._stream(sql, (int(cursor["xmin"]),), spec.columns)
+            since = int(cursor["xmin"])
+            batches = self._stream(
+                f"SELECT {cols} FROM {table} WHERE xmin::text::bigint >= {since}"
+            )
         else:
-            batches = self._stream(f"SELECT {cols} FROM {table}", (), spec.columns)
+            batches = self._stream(f"SELECT {cols} FROM {table}")
         keys = ", ".join(quote(c) for c in spec.primary_key)
 
         def live_keys() -> Iterator[pa.RecordBatch]:
-            return self._stream(f"SELECT {keys} FROM {table}", (), spec.primary_key)
+            return self._stream(f"SELECT {keys} FROM {table}")
 
         return TableRead(
             batches=batches,
@@ -135,16 +144,19 @@ class PostgresSession(SourceSession):
             live_keys=live_keys if incremental else None,
         )
 
-    def _stream(
-        self, sql: str, params: tuple[Any, ...], names: tuple[str, ...]
-    ) -> Iterator[pa.RecordBatch]:
-        self._cursors += 1
-        types = (None,) * len(names)
+    def _stream(self, sql: str) -> Iterator[pa.RecordBatch]:
+        import adbc_driver_postgresql.dbapi as adbc
+
+        cur = self.conn.cursor()
         try:
-            with self.conn.cursor(name=f"_fivetran_read_{self._cursors}") as cur:
-                cur.itersize = BATCH_ROWS
-                cur.execute(sql.encode(), params)
-                while rows := cur.fetchmany(BATCH_ROWS):
-                    yield rows_to_batch(names, rows, types)
-        except psycopg.Error as exc:
+            cur.adbc_statement.set_options(
+                **{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES)}
+            )
+            cur.execute(sql)
+            for batch in cur.fetch_record_batch():
+                if batch.num_rows:
+                    yield batch
+        except adbc.Error as exc:
             raise DataPlaneError(f"reading PostgreSQL failed: {exc}") from exc
+        finally:
+            cur.close()

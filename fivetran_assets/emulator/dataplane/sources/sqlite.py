@@ -1,4 +1,14 @@
-"""The `sqlite` source: a SQLite file, read with the standard library's sqlite3.
+"""The `sqlite` source: a SQLite file, read columnar with ADBC, changes with sqlite3.
+
+Full reads go through the ADBC SQLite driver straight into Arrow batches sized by bytes. The
+driver takes each column's Arrow type from the first rows it sees (promoting within them,
+failing on a mismatch later), while SQLite stores each value with its own type (a NUMERIC
+column holds 10 as an integer and 10.5 as a real). So the query starts with a typed witness row
+(dropped) that fixes every column's type even when its first rows are NULL, turns integers into
+reals or text where the row read would too, and stops with an SQL error at any other mix (text
+in an INTEGER column): `ReadByRows`, and the engine reads that table again row by row with
+sqlite3, where a batch falls back to text for a column whose values do not fit (the destination
+casts them back). Columnar and row reads land the same values.
 
 Incremental syncs use trigger-based change capture, like Fivetran's trigger-based replication:
 the first sync of a table with a primary key installs AFTER INSERT/UPDATE/DELETE triggers that
@@ -29,17 +39,22 @@ from fivetran_assets.emulator.dataplane.contract import (
     TableInfo,
 )
 from fivetran_assets.emulator.dataplane.sources.base import (
-    BATCH_ROWS,
+    BATCH_BYTES,
     DELETED,
+    ReadByRows,
     Source,
     SourceSession,
     TableRead,
     TableSpec,
+    estimated_row_bytes,
+    rows_for_bytes,
     rows_to_batch,
 )
 from fivetran_assets.emulator.dataplane.types import Kind, logical_type, quote
 
 CHANGELOG = "_fivetran_changelog"
+_PROBE_ROWS = 1000  # rows read to measure a table's bytes per row before sizing its batches
+_BUSY_TIMEOUT_MS = 30_000
 _ARROW = {
     Kind.INTEGER: pa.int64(),
     Kind.BOOLEAN: pa.int64(),
@@ -55,6 +70,48 @@ _ARROW = {
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+# Evaluating this fails the statement ("integer overflow"): the columnar query's way to stop at
+# a value its column's Arrow type cannot hold exactly, so the engine reads the table by rows.
+_MIXED = "abs(-9223372036854775807 - 1)"
+
+
+def _guarded(col: str, arrow_type: pa.DataType) -> tuple[str, str]:
+    """(witness literal, value expression) of one column: values of the column's type pass,
+    integers become reals or text where that is exact (what the row read makes of them too),
+    anything else stops the read."""
+    kind = f"typeof({col})"
+    if pa.types.is_floating(arrow_type):
+        return "0.0", (
+            f"CASE {kind} WHEN 'real' THEN {col} WHEN 'integer' THEN CAST({col} AS REAL) "
+            f"WHEN 'null' THEN NULL ELSE {_MIXED} END"
+        )
+    if pa.types.is_string(arrow_type):
+        return "''", (
+            f"CASE {kind} WHEN 'text' THEN {col} WHEN 'integer' THEN CAST({col} AS TEXT) "
+            f"WHEN 'null' THEN NULL ELSE {_MIXED} END"
+        )
+    if pa.types.is_binary(arrow_type):
+        return "x''", (
+            f"CASE {kind} WHEN 'blob' THEN {col} WHEN 'text' THEN CAST({col} AS BLOB) "
+            f"WHEN 'null' THEN NULL ELSE {_MIXED} END"
+        )
+    return "0", f"CASE WHEN {kind} IN ('integer', 'null') THEN {col} ELSE {_MIXED} END"
+
+
+def _columnar_select(spec: TableSpec, types: tuple[pa.DataType, ...]) -> str:
+    """The full read as one query: a witness row fixing each column's Arrow type (the driver
+    takes types from the first rows it sees), then the table's rows, guarded."""
+    witness, columns = [], []
+    for name, arrow_type in zip(spec.columns, types, strict=True):
+        literal, value = _guarded(quote(name), arrow_type)
+        witness.append(f"{literal} AS {quote(name)}")
+        columns.append(value)
+    return (
+        f"SELECT {', '.join(witness)} UNION ALL "
+        f"SELECT {', '.join(columns)} FROM {quote(spec.table)}"
+    )
 
 
 class SqliteSource(Source):
@@ -133,9 +190,38 @@ class SqliteSession(SourceSession):
         self.source = source
         self.conn = source.connect()
         self._types: dict[str, dict[str, pa.DataType]] = {}
+        self._adbc: Any = None
+        self._cursor: Any = None  # the ADBC cursor of a read not yet consumed
 
     def close(self) -> None:
+        self._end_columnar()
+        if self._adbc is not None:
+            self._adbc.close()
+            self._adbc = None
         self.conn.close()
+
+    def _end_columnar(self) -> None:
+        """Close the last columnar read's cursor and end its snapshot (ADBC refuses to close a
+        connection with a statement open, and a read snapshot blocks installing triggers)."""
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
+        if self._adbc is not None:
+            self._adbc.rollback()
+
+    def _columnar_connection(self) -> Any:
+        """The ADBC connection for full reads (read-only), outside any transaction."""
+        if self._adbc is None:
+            import adbc_driver_sqlite.dbapi as adbc
+
+            uri = f"file:{pathname2url(str(self.source.path.resolve()))}?mode=ro"
+            try:
+                self._adbc = adbc.connect(uri)
+                with self._adbc.cursor() as cur:
+                    cur.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            except adbc.Error as exc:
+                raise DataPlaneError(f"cannot open SQLite file {self.source.path}: {exc}") from exc
+        return self._adbc
 
     def _arrow_types(self, spec: TableSpec) -> tuple[pa.DataType, ...]:
         if spec.table not in self._types:
@@ -190,20 +276,20 @@ class SqliteSession(SourceSession):
             ) from exc
 
     def _max_seq(self) -> int:
-        exists = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (CHANGELOG,)
-        ).fetchone()
-        if not exists:
+        if not self._changelog_exists():
             return 0
         return self.conn.execute(f"SELECT coalesce(max(seq), 0) FROM {CHANGELOG}").fetchone()[0]
 
-    def read(self, spec: TableSpec, cursor: Any | None) -> TableRead:
+    def read(self, spec: TableSpec, cursor: Any | None, *, by_rows: bool = False) -> TableRead:
         incremental = (
             cursor is not None and bool(spec.primary_key) and self._triggers_installed(spec.table)
         )
+        self._end_columnar()
         if spec.primary_key and not incremental:
             self._install_triggers(spec)
         types = self._arrow_types(spec)
+        if not incremental and not by_rows:
+            return self._columnar(spec, types)
         if self.conn.in_transaction:
             self.conn.execute("COMMIT")
         # A read transaction: the cursor and the rows come from one snapshot of the file.
@@ -219,10 +305,66 @@ class SqliteSession(SourceSession):
             batches = self._full(spec, types)
         return TableRead(batches=batches, complete=not incremental, cursor={"seq": seq})
 
-    def _stream(self, sql: str, params: tuple[Any, ...]) -> Iterator[list[tuple[Any, ...]]]:
+    def _columnar(self, spec: TableSpec, types: tuple[pa.DataType, ...]) -> TableRead:
+        """A full read through ADBC; the changelog position is read in the same snapshot."""
+        import adbc_driver_sqlite.dbapi as adbc
+
+        conn = self._columnar_connection()
+        has_log = self._changelog_exists()
+        cur = self._cursor = conn.cursor()
+        try:
+            seq = 0
+            if has_log:
+                cur.execute(f"SELECT coalesce(max(seq), 0) FROM {CHANGELOG}")
+                seq = int(cur.fetchone()[0])
+            select = _columnar_select(spec, types)
+            cur.execute(f"{select} LIMIT {_PROBE_ROWS + 1}")
+            probe = cur.fetch_arrow_table()
+        except adbc.Error as exc:
+            self._end_columnar()
+            raise ReadByRows(f"{spec.table}: {exc}") from exc
+        row_bytes = probe.nbytes / probe.num_rows if probe.num_rows > 1 else None
+        batch_rows = rows_for_bytes(row_bytes or estimated_row_bytes(types), budget=BATCH_BYTES)
+        return TableRead(
+            batches=self._columnar_batches(cur, select, batch_rows, spec),
+            complete=True,
+            cursor={"seq": seq},
+        )
+
+    def _columnar_batches(
+        self, cur: Any, select: str, batch_rows: int, spec: TableSpec
+    ) -> Iterator[pa.RecordBatch]:
+        import adbc_driver_sqlite.dbapi as adbc
+
+        try:
+            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
+            cur.execute(select)
+            witness = True
+            for batch in cur.fetch_record_batch():
+                if witness:
+                    batch, witness = batch.slice(1), False
+                if batch.num_rows:
+                    yield batch
+        except adbc.Error as exc:
+            raise ReadByRows(f"{spec.table}: {exc}") from exc
+        finally:
+            self._end_columnar()
+
+    def _changelog_exists(self) -> bool:
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (CHANGELOG,)
+            ).fetchone()
+            is not None
+        )
+
+    def _stream(
+        self, sql: str, params: tuple[Any, ...], types: tuple[pa.DataType, ...]
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        size = rows_for_bytes(estimated_row_bytes(types), budget=BATCH_BYTES)
         try:
             cur = self.conn.execute(sql, params)
-            while rows := cur.fetchmany(BATCH_ROWS):
+            while rows := cur.fetchmany(size):
                 yield rows
         except sqlite3.Error as exc:
             raise DataPlaneError(f"reading {self.source.path} failed: {exc}") from exc
@@ -232,7 +374,7 @@ class SqliteSession(SourceSession):
 
     def _full(self, spec: TableSpec, types: tuple[pa.DataType, ...]) -> Iterator[pa.RecordBatch]:
         cols = ", ".join(quote(c) for c in spec.columns)
-        for rows in self._stream(f"SELECT {cols} FROM {quote(spec.table)}", ()):
+        for rows in self._stream(f"SELECT {cols} FROM {quote(spec.table)}", (), types):
             yield rows_to_batch(spec.columns, rows, types)
 
     def _changes(
@@ -247,7 +389,7 @@ class SqliteSession(SourceSession):
         )
         key_pos = [spec.columns.index(k) for k in spec.primary_key]
         names = (*spec.columns, DELETED)
-        for rows in self._stream(sql, (after, upto, spec.table)):
+        for rows in self._stream(sql, (after, upto, spec.table), types):
             out = []
             for pk, found, *values in rows:
                 if not found:

@@ -1,0 +1,112 @@
+"""One API budget across processes: the shared limiter on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fivetran_assets.fivetran.ratelimit import RateBudget
+from fivetran_assets.state.ratelimit import SharedRateLimiter
+from fivetran_assets.state.shared import SharedState, StateLocation
+from fivetran_assets_tests.client.fakes import FakeClock
+
+
+def limiter(state: SharedState, clock: FakeClock, **budget: float) -> SharedRateLimiter:
+    budget.setdefault("margin_seconds", 0.0)
+    return SharedRateLimiter(
+        state,
+        "acct",
+        RateBudget(**budget),  # type: ignore[arg-type]
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+
+def test_two_processes_worth_of_limiters_share_one_window(location: StateLocation) -> None:
+    """Two limiters on separate connections (as two processes have) spend one budget: no
+    rolling hour ever holds more than it, and the last token comes back an hour later."""
+    clock = FakeClock()
+    first = limiter(SharedState(location.database), clock, requests_per_hour=10)
+    second = limiter(SharedState(location.database), clock, requests_per_hour=10)
+    times = []
+    for n in range(25):
+        (first if n % 2 else second).acquire()
+        times.append(clock())
+    assert times[9] == times[0]
+    for i in range(len(times) - 10):
+        assert times[i + 10] - times[i] >= 3600.0
+    other = SharedRateLimiter(
+        SharedState(location.database), "other", RateBudget(requests_per_hour=10), clock=clock
+    )
+    assert other.acquire() == 0.0  # another account has its own budget
+
+
+def test_the_create_caps_are_shared_too(location: StateLocation) -> None:
+    clock = FakeClock()
+    a = limiter(SharedState(location.database), clock, creates_per_minute=2, creates_per_hour=3)
+    b = limiter(SharedState(location.database), clock, creates_per_minute=2, creates_per_hour=3)
+    start = clock()
+    a.acquire(create=True)
+    b.acquire(create=True)
+    assert clock() == start
+    a.acquire(create=True)  # the minute cap: waits for the first create to leave its minute
+    assert clock() - start == pytest.approx(60.0)
+    b.acquire()  # a plain request does not wait for the create caps
+    assert clock() - start == pytest.approx(60.0)
+    b.acquire(create=True)  # the hour cap
+    assert clock() - start == pytest.approx(3600.0)
+
+
+def test_a_429_seen_by_one_process_pauses_the_others(location: StateLocation) -> None:
+    clock = FakeClock()
+    a = limiter(SharedState(location.database), clock, requests_per_hour=100)
+    b = limiter(SharedState(location.database), clock, requests_per_hour=100)
+    start = clock()
+    a.pause_for(30.0)
+    a.pause_for(5.0)  # a shorter pause never shortens a longer one
+    assert b.acquire() == pytest.approx(30.0)
+    assert clock() - start == pytest.approx(30.0)
+
+
+SPENDER = """
+import json, sys, time
+from fivetran_assets.estate.connect import ClientSettings, build_client
+from fivetran_assets.state.database import DatabaseURL
+from fivetran_assets.state.shared import StateLocation
+
+url, folder, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+state = StateLocation(__import__("pathlib").Path(folder), DatabaseURL.parse(url) if url else None)
+client = build_client(ClientSettings("key", "secret", base_url="http://fivetran.invalid",
+    requests_per_hour=12, time_scale=3600.0, state=state))
+times = []
+for _ in range(count):
+    client.rate_limiter.acquire()
+    times.append(time.time())
+print(json.dumps(times))
+"""
+
+
+def test_real_processes_built_by_the_client_builder_never_exceed_the_budget(
+    location: StateLocation, tmp_path: Path
+) -> None:
+    """Three processes, each building its client the project's way, 12 requests each against
+    a budget of 12 per (scaled, one-second) hour: together they take three windows."""
+    url = location.url.conninfo if location.url else ""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", SPENDER, url, str(location.folder), "12"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    times = sorted(t for p in processes for t in json.loads(p.communicate(timeout=60)[0]))
+    assert len(times) == 36
+    window = 1.0  # 3600 s at 3600x (plus a 0.1 s margin the limiter adds)
+    for i in range(len(times) - 12):
+        assert times[i + 12] - times[i] >= window, (i, times[i], times[i + 12])
+    assert times[-1] - times[0] >= 2 * window
