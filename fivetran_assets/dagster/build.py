@@ -193,6 +193,7 @@ def build_fivetran_definitions(
         for ta in transforms
         if ta.specs
     )
+    external = [spec for ca in conns for spec in ca.sources]
     polling = build_polling_sensor(
         conns,
         per_tick=sensor_per_tick,
@@ -214,7 +215,7 @@ def build_fivetran_definitions(
             )
         )
     return dg.Definitions(
-        assets=assets,
+        assets=[*assets, *external],
         jobs=build_jobs(conns, transforms, sync_limit=view.sync_pool_limit, job_prefix=job_prefix),
         schedules=build_schedules(conns, transforms, prefix=job_prefix),
         sensors=sensors,

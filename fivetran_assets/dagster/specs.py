@@ -60,6 +60,8 @@ class ConnectionAssets:
     snapshot: ConnectionSnapshot | None
     specs: tuple[dg.AssetSpec, ...]
     tables: dict[dg.AssetKey, TableSnapshot]
+    # the source tables, as external assets upstream of the tables (column lineage)
+    sources: tuple[dg.AssetSpec, ...] = ()
 
     @property
     def op_name(self) -> str:
@@ -155,11 +157,17 @@ def _connection(
     tables: dict[dg.AssetKey, TableSnapshot] = {}
     owner = f"connection {view.name}"
     cid = snap.id if snap else None
+    sources: list[dg.AssetSpec] = []
+    source = snap.source if snap else None
     for table in snap.tables if snap else ():
-        spec = t.spec(FivetranTableProps(view, cid, table, destination, dashboard_base), owner)
+        props = FivetranTableProps(view, cid, table, destination, dashboard_base, source)
+        spec = t.spec(props, owner)
         tables[spec.key] = table
         specs.append(spec)
-    return ConnectionAssets(view=view, snapshot=snap, specs=tuple(specs), tables=tables)
+        sources.append(t.translator.get_source_spec(props))
+    return ConnectionAssets(
+        view=view, snapshot=snap, specs=tuple(specs), tables=tables, sources=tuple(sources)
+    )
 
 
 def _transformation(

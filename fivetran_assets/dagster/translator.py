@@ -82,6 +82,7 @@ class FivetranTableProps(NamedTuple):
     table: TableSnapshot
     destination: DestinationProps
     dashboard_base_url: str
+    source: str | None = None  # where the connection reads from (`ConnectionSnapshot.source`)
 
     @property
     def group(self) -> str:
@@ -131,6 +132,19 @@ def _column_schema(columns: Sequence[ColumnSnapshot]) -> dg.TableSchema:
     )
 
 
+def _column_lineage(
+    source: dg.AssetKey, columns: Sequence[ColumnSnapshot]
+) -> dg.TableColumnLineage | None:
+    """Each destination column from its source column (hashed ones too: Fivetran hashes the
+    value, the column is still that column); None when the snapshot knows no source names."""
+    deps = {
+        col.name: [dg.TableColumnDep(asset_key=source, column_name=col.source)]
+        for col in columns
+        if col.source
+    }
+    return dg.TableColumnLineage(deps_by_column=deps) if deps else None
+
+
 class FivetranEstateTranslator:
     """Turns table and model props into AssetSpecs; override `get_asset_spec` to change them."""
 
@@ -149,6 +163,15 @@ class FivetranEstateTranslator:
         if self.key_shape is KeyShape.GROUP_SCHEMA_TABLE:
             return dg.AssetKey([*view.key_prefix, view.group, props.schema, props.name])
         return dg.AssetKey([*view.key_prefix, props.schema, props.name])
+
+    def get_source_key(self, props: FivetranTableProps) -> dg.AssetKey:
+        """The source table a synced table copies: `[fivetran_source, group, connection,
+        source schema, source table]` (an external asset, upstream of the table)."""
+        view = props.connection
+        table = props.table
+        return dg.AssetKey(
+            [*view.key_prefix, "fivetran_source", view.group, view.name, table.schema, table.table]
+        )
 
     def get_model_key(self, props: FivetranModelProps) -> dg.AssetKey:
         view, model = props.transformation, props.model
@@ -175,8 +198,11 @@ class FivetranEstateTranslator:
             **TableMetadataSet(
                 table_name=props.destination.table_name(props.schema, props.name),
                 column_schema=_column_schema(props.columns),
+                column_lineage=_column_lineage(self.get_source_key(props), props.columns),
             ),
         }
+        if props.source:
+            metadata["fivetran/source_uri"] = props.source
         if props.connection_id is not None:
             metadata["fivetran/connection_id"] = props.connection_id
             metadata.update(
@@ -184,6 +210,7 @@ class FivetranEstateTranslator:
             )
         return dg.AssetSpec(
             key=self.get_table_key(props),
+            deps=[self.get_source_key(props)],
             description=(
                 f"Table synced by Fivetran connection `{view.name}` ({view.group}). " + SUBSET_NOTE
             ),
@@ -196,6 +223,35 @@ class FivetranEstateTranslator:
                 fail_window=timedelta(minutes=FRESHNESS_GRACE * view.sync_frequency),
                 warn_window=timedelta(minutes=view.sync_frequency),
             ),
+            metadata=metadata,
+        )
+
+    def get_source_spec(self, props: FivetranTableProps) -> dg.AssetSpec:
+        """The source table as an external asset: Fivetran reads it, nothing here writes it."""
+        view, table = props.connection, props.table
+        where = f" in `{props.source}`" if props.source else ""
+        metadata: dict[str, object] = {
+            **TableMetadataSet(
+                table_name=f"{table.schema}.{table.table}",
+                column_schema=dg.TableSchema(
+                    columns=[
+                        dg.TableColumn(name=c.source, type="unknown")
+                        for c in props.columns
+                        if c.source
+                    ]
+                ),
+            )
+        }
+        if props.source:
+            metadata["fivetran/source_uri"] = props.source
+        return dg.AssetSpec(
+            key=self.get_source_key(props),
+            description=(
+                f"Source table `{table.schema}.{table.table}`{where}, synced by Fivetran "
+                f"connection `{view.name}` ({view.group})."
+            ),
+            group_name=ident(f"{view.group}__{view.name}__source"),
+            kinds={view.service},
             metadata=metadata,
         )
 
