@@ -5,7 +5,7 @@ read the warehouse, and yield one `MaterializeResult` per selected table or mode
 becomes `dagster.Failure` here and nowhere else.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import dagster as dg
@@ -132,6 +132,16 @@ def _table_schema(stats: TableStats, hashed: set[str]) -> dg.TableSchema:
     )
 
 
+def table_names(specs: Iterable[dg.AssetSpec]) -> dict[dg.AssetKey, str]:
+    """Each spec's `dagster/table_name`: a materialization records where the asset lives now
+    (after a warehouse switch, the new database)."""
+    return {
+        spec.key: str(spec.metadata["dagster/table_name"])
+        for spec in specs
+        if "dagster/table_name" in spec.metadata
+    }
+
+
 def connection_multi_asset(
     ca: ConnectionAssets,
     *,
@@ -145,6 +155,7 @@ def connection_multi_asset(
     With only its drift checks selected it syncs nothing and just reads the warehouse.
     """
     view = ca.view
+    names = table_names(ca.specs)
 
     @dg.multi_asset(
         name=ca.op_name,
@@ -176,9 +187,12 @@ def connection_multi_asset(
             if outcome is None or key not in selected:
                 yield check
                 continue
+            metadata = _table_metadata(outcome, table, st, fivetran, ca)
+            if key in names:
+                metadata["dagster/table_name"] = names[key]
             yield dg.MaterializeResult(
                 asset_key=key,
-                metadata=_table_metadata(outcome, table, st, fivetran, ca),
+                metadata=metadata,
                 check_results=[check] if key in checked else None,
             )
 
@@ -265,6 +279,7 @@ def transformation_multi_asset(
     waiter did not see it (the REST resource has none; the webhook event log does)."""
     view = ta.view
     transformation_id = ta.snapshot.id if ta.snapshot else None
+    names = table_names(ta.specs)
 
     @dg.multi_asset(
         name=ta.op_name,
@@ -311,6 +326,8 @@ def transformation_multi_asset(
                 "fivetran/run_duration_seconds": max(0.0, duration),
                 "fivetran/in_output_models": model.name in built or not built,
             }
+            if key in names:
+                meta["dagster/table_name"] = names[key]
             st = stats.get(relations[key])
             if st is not None and st.exists:
                 meta["dagster/row_count"] = st.row_count

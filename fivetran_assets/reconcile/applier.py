@@ -3,7 +3,9 @@
 Order within a group: group, destination (with setup tests), webhooks, then each connection:
 a create task (paused, setup tests) and a finish task (schema capture, selection, unpause), the
 transformation project, then transformations after the project and the connections they follow.
-Deletes come last, in reverse order. Different groups, and the connections of one group, run
+Deletes come last, in reverse order. A group moving to a new destination gets a historical
+sync per new connection and a final task that deletes the old group (`move_ops.py`). Different
+groups, and the connections of one group, run
 concurrently. Connection creates go first and only a few at a time (`create_slots`): they wait
 for the create cap, and the other workers keep doing the rest meanwhile. A failed task skips
 what depends on it; everything else still runs, and a second apply picks up from the live state.
@@ -25,6 +27,8 @@ from fivetran_assets.reconcile.executor import (
     run_tasks,
 )
 from fivetran_assets.reconcile.fingerprints import FingerprintStore
+from fivetran_assets.reconcile.move_ops import SYNC_TIMEOUT, move_tasks
+from fivetran_assets.reconcile.moves import Move
 from fivetran_assets.reconcile.operations import Operations
 from fivetran_assets.reconcile.plan import Action, Change, Kind, Plan
 
@@ -86,16 +90,20 @@ def _label(change: Change) -> str:
     return f"{verb} {change.kind.value} {change.label}"
 
 
-def build_tasks(plan: Plan, ops: Operations) -> list[Task]:
+def build_tasks(
+    plan: Plan, ops: Operations, *, move_sync_timeout: float = SYNC_TIMEOUT
+) -> list[Task]:
     """The plan's changes as tasks with their dependencies (see the module docstring)."""
     tasks: dict[str, Task] = {}
 
     def add(tid: str, run: Callable[[], None], after: list[str], label: str, **kw: Any) -> None:
         tasks[tid] = Task(tid, run, tuple(after), label, **kw)
 
+    moves = [c for c in plan.changes if isinstance(c.desired, Move)]
     by_group: dict[str, list[Change]] = {}
     for change in plan.changes:
-        by_group.setdefault(change.group, []).append(change)
+        if not isinstance(change.desired, Move):
+            by_group.setdefault(change.group, []).append(change)
     for group, changes in by_group.items():
         forward = [c for c in changes if not c.removes]
         present = {(c.kind, c.name) for c in forward}
@@ -169,7 +177,10 @@ def build_tasks(plan: Plan, ops: Operations) -> list[Task]:
             tid = _task_id(change.kind, group, f"{change.name}#{change.live_id}", delete=True)
             add(tid, _bind(ops.delete, change), forward_ids + earlier, _label(change),
                 priority=PRIORITY[Action.DELETE])  # fmt: skip
-    return list(tasks.values())
+    finishing = move_tasks(
+        moves, ops, tasks, priority=PRIORITY[Kind.TRANSFORMATION], timeout=move_sync_timeout
+    )
+    return [*tasks.values(), *finishing]
 
 
 def _bind(fn: Callable, arg: object) -> Callable[[], None]:
@@ -188,8 +199,12 @@ def apply_plan(
     fingerprints: FingerprintStore,
     workers: int = DEFAULT_WORKERS,
     on_result: Callable[[TaskResult], None] | None = None,
+    move_sync_timeout: float = SYNC_TIMEOUT,
 ) -> ApplyResult:
-    """Make every change of `plan` (which must come from a fresh read) and report each outcome."""
+    """Make every change of `plan` (which must come from a fresh read) and report each outcome.
+
+    `move_sync_timeout` bounds the wait for each historical sync of a group being moved.
+    """
     ops = Operations(client, environment, fingerprints, dict(plan.ids))
     outcomes: list[TaskResult] = []
 
@@ -199,7 +214,7 @@ def apply_plan(
             on_result(result)
 
     run_tasks(
-        build_tasks(plan, ops),
+        build_tasks(plan, ops, move_sync_timeout=move_sync_timeout),
         max_workers=workers,
         slots={CREATE_SLOT: create_slots(workers)},
         on_result=record,
@@ -209,7 +224,7 @@ def apply_plan(
 
 def task_count(plan: Plan) -> int:
     """How many tasks apply runs (for a progress bar): one per change, except that a connection's
-    changes share one task, plus one more when it is created."""
+    changes share one task, plus one more when it is created, plus a group move's syncs."""
     connection_keys = {
         (c.group, c.name)
         for c in plan.changes
@@ -223,4 +238,5 @@ def task_count(plan: Plan) -> int:
     creates = [
         c for c in plan.changes if c.kind is Kind.CONNECTION and Operations.creates_connection(c)
     ]
-    return len(connection_keys) + len(others) + len(creates)
+    syncs = sum(len(c.desired.syncs) for c in plan.changes if isinstance(c.desired, Move))
+    return len(connection_keys) + len(others) + len(creates) + syncs

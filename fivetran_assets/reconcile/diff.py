@@ -8,7 +8,8 @@ inside managed groups, are unmanaged, or deletions when pruning; groups the conf
 name are listed and never touched. When several live webhooks, connections or transformations
 share the identity of one declared resource, the oldest is the managed one and the others are
 `Duplicate`s (drift, deleted by apply without pruning): Fivetran would deliver each event twice
-or sync each table twice.
+or sync each table twice. A group whose destination service changed moves to a new group
+(`moves.py`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from fivetran_assets.reconcile.desired import (
 from fivetran_assets.reconcile.diff_context import DiffContext, field_diff, plain_diffs
 from fivetran_assets.reconcile.diff_transformations import diff_project, diff_transformation
 from fivetran_assets.reconcile.fingerprints import FingerprintStore
+from fivetran_assets.reconcile.moves import for_group, is_moving, move_change, staging_name
 from fivetran_assets.reconcile.plan import (
     Create,
     Duplicate,
@@ -52,11 +54,16 @@ def compute_plan(
     ctx = DiffContext(fingerprints, environment, prune)
     for name, spec in desired.items():
         live_group = live.groups.get(name)
-        if live_group is None:
-            ctx.changes.append(Create(Kind.GROUP, name, desired=spec))
-        else:
-            ctx.ids[f"group:{name}"] = live_group.group.id
-        _diff_group(ctx, spec, live_group)
+        new_name = staging_name(name, spec.destination.service)
+        staging = live.groups.get(new_name)
+        if is_moving(spec, live_group, staging):
+            # The new group is diffed like any other; the move's change finishes it.
+            ctx.changes.append(move_change(spec, live_group, staging, new_name=new_name))
+            _diff_named_group(ctx, for_group(spec, new_name), staging)
+            continue
+        if staging is not None:
+            ctx.unmanaged.append(Unmanaged(Kind.GROUP, new_name, "", staging.group.id))
+        _diff_named_group(ctx, spec, live_group)
     for group in live.unmanaged_groups:
         ctx.unmanaged.append(Unmanaged(Kind.GROUP, group.name, "", group.id))
     return Plan(
@@ -66,6 +73,14 @@ def compute_plan(
         existing_count=live.count(),
         ids=ctx.ids,
     )
+
+
+def _diff_named_group(ctx: DiffContext, spec: GroupSpec, live: LiveGroup | None) -> None:
+    if live is None:
+        ctx.changes.append(Create(Kind.GROUP, spec.name, desired=spec))
+    else:
+        ctx.ids[f"group:{spec.name}"] = live.group.id
+    _diff_group(ctx, spec, live)
 
 
 class _Identities:

@@ -119,6 +119,7 @@ class Change:
 
     `desired` (the config's spec) and `existing` (the live record) ride along for the applier but
     take no part in equality, ordering, repr or JSON, which are all about the identity and diff.
+    `steps` say in words what a change made of several (a group moved to a new destination) does.
     """
 
     kind: Kind
@@ -127,6 +128,7 @@ class Change:
     fields: tuple[FieldDiff, ...] = ()
     live_id: str | None = None
     replace: bool = False
+    steps: tuple[str, ...] = ()
     desired: Any = field(default=None, compare=False, repr=False)
     existing: Any = field(default=None, compare=False, repr=False)
 
@@ -169,6 +171,7 @@ class Change:
             "id": self.live_id,
             "replace": self.replace,
             "fields": [f.to_dict() for f in self.fields],
+            "steps": list(self.steps),
         }
 
 
@@ -288,11 +291,19 @@ class Plan:
 
         At least one destructive change is always allowed, so removing a single connection on
         purpose does not need the flag; removing a third of the estate does. Duplicates do not
-        count: each leaves the resource it copies in place.
+        count: each leaves the resource it copies in place. Replacing a group (moving it to a
+        new destination) always needs it.
         """
         if allow_destructive:
             return
         destructive = [c for c in self.changes if c.destructive]
+        moved = [c.label for c in destructive if c.kind is Kind.GROUP]
+        if moved:
+            raise UnsafePlanError(
+                f"the plan moves group {', '.join(moved)} to a new destination: the old group is "
+                "deleted with everything in it once the new one has synced. Pass "
+                "--allow-destructive to apply it."
+            )
         allowed = max(1, int(threshold * self.existing_count))
         if len(destructive) > allowed:
             names = ", ".join(f"{c.action.value} {c.kind.value} {c.label}" for c in destructive[:5])
@@ -331,6 +342,7 @@ class Plan:
                 ),
                 live_id=c.get("id"),
                 replace=bool(c.get("replace")),
+                steps=tuple(c.get("steps", ())),
             )
             for c in data.get("changes", ())
         )

@@ -93,13 +93,14 @@ def _change_lines(change: Change, width: int) -> list[str]:
     a replacement's) fields one per line below its name."""
     head = _head(change)
     fields = [field_text(f) for f in change.fields]
+    steps = [f"{_INDENT}{n}. {step}" for n, step in enumerate(change.steps, 1)]
     line = f"{head}  {' '.join(fields)}" if fields else head
-    if len(line) <= width:
+    if len(line) <= width and not steps:
         return [line]
     if change.action is Action.CREATE and not change.replace:
         room = width - len(head) - 2
         return [f"{head}  {_fit(' '.join(fields), room)}" if room >= 8 else head]
-    return [head, *(f"{_INDENT}{text}" for text in fields)]
+    return [head, *(f"{_INDENT}{text}" for text in fields), *steps]
 
 
 def _name(group: str, name: str) -> str:
@@ -151,7 +152,8 @@ def _table(title: str | None, columns: Iterable[str], *, whole: Iterable[str] = 
 
 def _changes_text(change: Change) -> str:
     separator = " " if change.action is Action.CREATE and not change.replace else "\n"
-    return separator.join(field_text(f) for f in change.fields)
+    steps = [f"{n}. {step}" for n, step in enumerate(change.steps, 1)]
+    return "\n".join([separator.join(field_text(f) for f in change.fields), *steps])
 
 
 def plan_tables(plan: Plan) -> list[Table]:
@@ -260,7 +262,8 @@ def plan_markdown(plan: Plan) -> str:
             lines += [f"**{area.capitalize()}**", ""]
         lines += ["| action | kind | resource | id | changes |", "|---|---|---|---|---|"]
         for change in changes:
-            diff = "<br>".join(_cell(f.describe()) for f in change.fields)
+            steps = [f"{n}. {step}" for n, step in enumerate(change.steps, 1)]
+            diff = "<br>".join([*(_cell(f.describe()) for f in change.fields), *map(_cell, steps)])
             lines.append(
                 f"| {_action_text(change)} | {change.kind.value} | {_cell(change.label)} "
                 f"| {change.live_id or ''} | {diff} |"

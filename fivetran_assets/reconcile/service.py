@@ -31,6 +31,8 @@ from fivetran_assets.reconcile.desired import GroupSpec, desired_groups
 from fivetran_assets.reconcile.diff import compute_plan
 from fivetran_assets.reconcile.executor import TaskResult
 from fivetran_assets.reconcile.fingerprints import FingerprintStore
+from fivetran_assets.reconcile.move_ops import SYNC_TIMEOUT
+from fivetran_assets.reconcile.moves import staging_names
 from fivetran_assets.reconcile.plan import Plan
 from fivetran_assets.reconcile.reader import AmbiguousIdentityError, LiveEstate, read_estate
 from fivetran_assets.reconcile.render import apply_summary
@@ -93,6 +95,7 @@ class Reconciler:
         workers: int | None = None,
         read_workers: int | None = None,
         refresh_snapshot: bool = True,
+        move_sync_timeout: float = SYNC_TIMEOUT,
     ) -> None:
         self.estate = estate
         self.client = client
@@ -108,6 +111,7 @@ class Reconciler:
         self.refresh_snapshot = refresh_snapshot
         self.workers = workers or estate.account.concurrency
         self.read_workers = read_workers or estate.account.read_concurrency
+        self.move_sync_timeout = move_sync_timeout
         self.fingerprints = FingerprintStore(
             state.shared(), base_url=client.base_url, legacy_dir=state.folder
         )
@@ -136,7 +140,8 @@ class Reconciler:
         return desired_groups(self.estate, self.environment)
 
     def read(self) -> LiveEstate:
-        return read_estate(self.client, list(self.desired), workers=self.read_workers)
+        names = [*self.desired, *staging_names(self.desired)]
+        return read_estate(self.client, names, workers=self.read_workers)
 
     def plan(self, *, prune: bool = False) -> Plan:
         """A plan from a fresh read of the live estate, access and governance included
@@ -190,6 +195,7 @@ class Reconciler:
             fingerprints=self.fingerprints,
             workers=self.workers,
             on_result=record,
+            move_sync_timeout=self.move_sync_timeout,
         )
         apply_access(
             access,

@@ -104,7 +104,7 @@ RECORDS = [
 
 
 def load(records: list[ConnectionRecord], tmp: Path, *, templates: bool) -> tuple[Estate, str]:
-    imported = Imported(base_url="http://local")
+    imported = Imported(base_url="https://api.fivetran.com")
     imported.selections = shared_selections(records)
     imported.groups.append(
         GroupDoc(
