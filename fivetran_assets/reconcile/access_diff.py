@@ -84,9 +84,17 @@ def _declared_roles(estate: Estate) -> Iterator[tuple[str, str, str]]:
 
 
 def diff_access(
-    ctx: DiffContext, estate: Estate, live: LiveAccess, estate_live: LiveEstate
+    ctx: DiffContext,
+    estate: Estate,
+    live: LiveAccess,
+    estate_live: LiveEstate,
+    *,
+    recreated: frozenset[str] = frozenset(),
 ) -> None:
-    """Append the access and governance changes of ``estate`` against ``live`` to ``ctx``."""
+    """Append the access and governance changes of ``estate`` against ``live`` to ``ctx``.
+
+    Groups in ``recreated`` (moved to another warehouse by this plan) get new ids: what hangs on
+    them is planned afresh, since the old group takes its members and approvals with it."""
     users = {u.email.lower(): u for u in live.users}
     user_emails = {u.id: u.email.lower() for u in live.users}
     teams = {t.name: t for t in live.teams}
@@ -97,7 +105,7 @@ def diff_access(
     }
     names.update({("team", t.id): f"team:{t.name}" for t in live.teams})
     for group in estate.groups:
-        live_group = estate_live.groups.get(group.name)
+        live_group = None if group.name in recreated else estate_live.groups.get(group.name)
         group_id = live_group.group.id if live_group else None
         if group.members is not None:
             _members(

@@ -15,7 +15,7 @@ from fivetran_assets.reconcile.access_diff import check_roles, diff_access
 from fivetran_assets.reconcile.access_reader import Declared, read_access
 from fivetran_assets.reconcile.diff_context import DiffContext
 from fivetran_assets.reconcile.fingerprints import FingerprintStore
-from fivetran_assets.reconcile.plan import Change, Plan
+from fivetran_assets.reconcile.plan import Change, Kind, Plan
 from fivetran_assets.reconcile.reader import LiveEstate
 
 
@@ -59,7 +59,8 @@ def with_access(
     if declared.roles:
         check_roles(estate, access)
     ctx = DiffContext(fingerprints, environment, prune)
-    diff_access(ctx, estate, access, live)
+    moved = frozenset(c.group for c in plan.changes if c.kind is Kind.GROUP and c.replace)
+    diff_access(ctx, estate, access, live, recreated=moved)
     if not ctx.changes and not ctx.unmanaged and not ctx.warnings:
         return plan
     return Plan(
