@@ -315,9 +315,11 @@ def run_measured(
 ) -> Measured:
     """Run a command to completion and return its output, wall time and its own peak RSS.
 
-    `os.wait4` reports the rusage of that one child, unlike RUSAGE_CHILDREN, which mixes in
-    every other child this process has waited for. With `echo`, the child's output is also
-    copied to ours as it comes, so a long benchmark shows its progress.
+    The peak is the child's VmHWM, read from /proc while it runs: the `ru_maxrss` that
+    `os.wait4` reports is at least this process's RSS when it forked (Linux folds the forked
+    copy's high-water mark into it at exec), so a child of a large parent would report the
+    parent's size. A child too short to be seen falls back to `ru_maxrss`. With `echo`, the
+    child's output is also copied to ours as it comes, so a long benchmark shows its progress.
     """
     started = time.perf_counter()
     with subprocess.Popen(
@@ -340,7 +342,9 @@ def run_measured(
         for pump in pumps:
             pump.start()
         deadline = started + timeout
+        peak_kib = 0
         while True:
+            peak_kib = max(peak_kib, _vm_hwm_kib(process.pid))
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
@@ -358,8 +362,19 @@ def run_measured(
             stdout=b"".join(out).decode(errors="replace"),
             stderr=b"".join(err).decode(errors="replace"),
             seconds=time.perf_counter() - started,
-            peak_rss_mb=round(usage.ru_maxrss / 1024, 1),
+            peak_rss_mb=round((peak_kib or usage.ru_maxrss) / 1024, 1),
         )
+
+
+def _vm_hwm_kib(pid: int) -> int:
+    """A live process's VmHWM in KiB; 0 once it has exited (or is a zombie)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def _pump(stream: IO[bytes], sink: list[bytes], echo: TextIO | None) -> None:

@@ -58,6 +58,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     ),
     Benchmark("plan_scale", ("plan_scale_calls", "plan_scale_seconds")),
     Benchmark("apply_race", ("race_duplicates", "race_bad_exits"), tiny_timeout=240.0),
+    Benchmark("shared_budget", ("budget_429s", "budget_busiest_hour"), tiny_timeout=240.0),
     Benchmark(
         "sync_api_calls", ("calls_polling_warm", "calls_polling_warm_worst", "calls_polling_cold")
     ),

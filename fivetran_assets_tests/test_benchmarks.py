@@ -103,6 +103,17 @@ def test_run_measured_reports_the_childs_own_peak_rss() -> None:
     assert measured.peak_rss_mb >= 200
 
 
+def test_run_measured_leaves_out_the_parents_memory() -> None:
+    # Linux folds a forked child's copy of the parent into its ru_maxrss at exec.
+    ballast = bytearray(300 * 1024 * 1024)
+    ballast[::4096] = b"1" * len(ballast[::4096])
+    small = "import time; x = bytearray(20 * 1024 * 1024); x[::4096] = b'1' * 5120; time.sleep(0.3)"
+    measured = run_measured([sys.executable, "-c", small], timeout=60)
+    assert measured.returncode == 0, measured.stderr
+    assert 20 <= measured.peak_rss_mb < 150, measured.peak_rss_mb
+    del ballast
+
+
 def test_a_rerun_of_others_keeps_a_kept_benchmarks_profile_link(tmp_path: Path) -> None:
     missed = BenchResult("one", "full", (Figure("a", "A", 50.0, "req/s", at_least(100)),))
     other = BenchResult("two", "full", (Figure("b", "B", 2.0, "s", at_most(4)),))

@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -226,12 +226,12 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
-            if self.limiter is not None:
-                self.limiter.acquire(create=self._is_connection_create(method, path))
             try:
-                return self._send(
-                    method, path, params, body, versioned, timeout or self.timeout, attempt, secrets
-                )
+                with self._paced(method, path):
+                    return self._send(
+                        method, path, params, body, versioned, timeout or self.timeout, attempt,
+                        secrets,
+                    )  # fmt: skip
             except FivetranError as error:
                 if isinstance(error, NotFoundError) and method == "DELETE" and maybe_executed:
                     logger.info("%s %s: gone after an unclear attempt; deleted", method, path)
@@ -384,6 +384,12 @@ class Transport:
         if isinstance(error, FivetranConnectionError):
             return error.ambiguous
         return isinstance(error, ServerError)
+
+    def _paced(self, method: str, path: str) -> AbstractContextManager[object]:
+        """Wait for budget before sending; the limiter learns when the answer came back."""
+        if self.limiter is None:
+            return nullcontext()
+        return self.limiter.spending(create=self._is_connection_create(method, path))
 
     @staticmethod
     def _is_connection_create(method: str, path: str) -> bool:

@@ -20,7 +20,8 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -70,6 +71,12 @@ class Limiter(Protocol):
 
     def pause_for(self, seconds: float) -> None:
         """Hold every caller for `seconds` (a 429 said to back off)."""
+        ...
+
+    def spending(self, *, create: bool = False) -> AbstractContextManager[float]:
+        """`acquire` for the request the `with` block sends (a shared limiter counts the spend
+        from when the answer came back, so a request the network delivered late still leaves
+        the server's window before its token is spent again)."""
         ...
 
 
@@ -135,6 +142,11 @@ class RateLimiter:
             logger.log(level, "rate limiter: waiting %.2f s for API budget", wait)
             self._sleep(wait)
             waited += wait
+
+    @contextmanager
+    def spending(self, *, create: bool = False) -> Iterator[float]:
+        """`acquire`, for a `with` block around the request (the margin covers its delivery)."""
+        yield self.acquire(create=create)
 
     def pause_for(self, seconds: float) -> None:
         """Hold every caller for `seconds` (after a 429, the server told us to back off)."""

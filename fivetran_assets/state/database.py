@@ -250,6 +250,23 @@ class Database:
             raise
         self.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def pipeline(self) -> Iterator[Database]:
+        """Send the statements of the block without waiting for each answer (PostgreSQL's
+        pipeline mode: a cursor's rows arrive when first fetched, the rest when the block
+        ends), so a transaction costs a round trip or two, not one per statement. SQLite runs
+        them as they come."""
+        if self.dialect is Dialect.SQLITE:
+            yield self
+            return
+        try:
+            with self._conn.pipeline():
+                yield self
+        except Exception as exc:
+            if self.is_unavailable(exc):
+                raise self.unavailable(exc, "database error on") from exc
+            raise
+
     def lock(self, name: str) -> None:
         """Hold the named lock until the transaction ends (PostgreSQL advisory lock; on SQLite
         the write transaction itself excludes every other writer)."""

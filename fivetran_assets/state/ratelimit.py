@@ -6,18 +6,22 @@ in the `rate_spends` table, keyed by the account's fingerprint (never the key), 
 code server's sensors and every run worker draw on one budget. A 429's `Retry-After` is written
 to `rate_pauses` and holds every process. Each check-and-spend is one transaction under a lock
 named after the account; on PostgreSQL the database's clock is the time every process shares.
-Waiting happens outside the transaction.
+Waiting happens outside the transaction. A request sent in `spending()` moves its spend to the
+moment its answer came back: the server counted it on arrival, somewhere in between, so the
+token returns a full window after that whatever the network or a busy machine delayed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from fivetran_assets.fivetran.ratelimit import HOUR, MINUTE, RateBudget
-from fivetran_assets.state.database import Database
+from fivetran_assets.state.database import Database, StateError
 from fivetran_assets.state.shared import SharedState
 
 logger = logging.getLogger("fivetran_assets.fivetran")
@@ -57,12 +61,12 @@ class SharedRateLimiter:
     def _now(self, db: Database) -> float:
         return self._clock() if self._clock is not None else db.now()
 
-    def acquire(self, *, create: bool = False) -> float:
+    def acquire(self, *, create: bool = False, token: str | None = None) -> float:
         """Wait for a token (and a create token when `create`), spend it; return seconds waited."""
         windows = self._requests + self._creates if create else self._requests
         waited = 0.0
         while True:
-            wait = self.state.run(lambda db: self._try_spend(db, windows))
+            wait = self.state.run(lambda db: self._try_spend(db, windows, token))
             if wait <= 0:
                 return waited
             level = logging.INFO if wait >= 1.0 else logging.DEBUG
@@ -70,7 +74,28 @@ class SharedRateLimiter:
             self._sleep(wait)
             waited += wait
 
-    def _try_spend(self, db: Database, windows: list[tuple[str, int, float]]) -> float:
+    @contextlib.contextmanager
+    def spending(self, *, create: bool = False) -> Iterator[float]:
+        """`acquire` for the request sent in the block; its spend counts from when it ended."""
+        token = secrets.token_hex(8)
+        waited = self.acquire(create=create, token=token)
+        try:
+            yield waited
+        finally:
+            try:
+                self.state.run(lambda db: self._answered(db, token))
+            except StateError as exc:  # the spend keeps its start time: a little less margin
+                logger.warning("rate limiter: could not record an answered request: %s", exc)
+
+    def _answered(self, db: Database, token: str) -> None:
+        db.execute(
+            "UPDATE rate_spends SET at = ? WHERE account = ? AND token = ?",
+            (self._now(db), self.account, token),
+        )
+
+    def _try_spend(
+        self, db: Database, windows: list[tuple[str, int, float]], token: str | None
+    ) -> float:
         """Spend one token of each window if all have one; else how long until they might."""
         with db.transaction():
             db.lock(f"fivetran_assets:rate:{self.account}")
@@ -79,13 +104,7 @@ class SharedRateLimiter:
             wait = (until or 0.0) - now
             for bucket, limit, seconds in windows:
                 key = (self.account, bucket)
-                db.execute(
-                    "DELETE FROM rate_spends WHERE account = ? AND bucket = ? AND at <= ?",
-                    (*key, now - seconds),
-                )
-                spent = db.scalar(
-                    "SELECT COUNT(*) FROM rate_spends WHERE account = ? AND bucket = ?", key
-                )
+                spent = self._expire(db, key, now - seconds)
                 if spent >= limit:
                     # The token that frees up next is the (spent - limit + 1)-th oldest.
                     oldest = db.scalar(
@@ -96,10 +115,36 @@ class SharedRateLimiter:
                     wait = max(wait, oldest + seconds - now)
             if wait <= 0:
                 db.executemany(
-                    "INSERT INTO rate_spends (account, bucket, at) VALUES (?, ?, ?)",
-                    [(self.account, bucket, now) for bucket, _, _ in windows],
+                    "INSERT INTO rate_spends (account, bucket, at, token) VALUES (?, ?, ?, ?)",
+                    [(self.account, bucket, now, token) for bucket, _, _ in windows],
+                )
+                db.executemany(
+                    "UPDATE rate_counts SET spent = spent + 1 WHERE account = ? AND bucket = ?",
+                    [(self.account, bucket) for bucket, _, _ in windows],
                 )
         return wait
+
+    @staticmethod
+    def _expire(db: Database, key: tuple[str, str], horizon: float) -> int:
+        """Drop the spends that left the window; how many remain (a running count, so a full
+        window of 20,000 spends costs no more to check than an empty one)."""
+        removed = db.execute(
+            "DELETE FROM rate_spends WHERE account = ? AND bucket = ? AND at <= ?", (*key, horizon)
+        ).rowcount
+        spent = db.scalar("SELECT spent FROM rate_counts WHERE account = ? AND bucket = ?", key)
+        if spent is None:
+            spent = db.scalar(
+                "SELECT COUNT(*) FROM rate_spends WHERE account = ? AND bucket = ?", key
+            )
+            db.execute(
+                "INSERT INTO rate_counts (account, bucket, spent) VALUES (?, ?, ?)", (*key, spent)
+            )
+        elif removed:
+            spent -= removed
+            db.execute(
+                "UPDATE rate_counts SET spent = ? WHERE account = ? AND bucket = ?", (spent, *key)
+            )
+        return int(spent)
 
     def pause_for(self, seconds: float) -> None:
         """Hold every process of this account for `seconds` (a 429 said to back off)."""

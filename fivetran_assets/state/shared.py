@@ -91,7 +91,19 @@ def _v1(db: Database) -> None:
     )
 
 
-MIGRATIONS = (Migration(1, "rate budget, secret fingerprints, apply lock holders", _v1),)
+def _v2(db: Database) -> None:
+    db.execute("ALTER TABLE rate_spends ADD COLUMN token TEXT")
+    db.execute("CREATE INDEX rate_spends_by_token ON rate_spends (account, token)")
+    db.execute(
+        "CREATE TABLE rate_counts (account TEXT NOT NULL, bucket TEXT NOT NULL,"
+        " spent INTEGER NOT NULL, PRIMARY KEY (account, bucket))"
+    )
+
+
+MIGRATIONS = (
+    Migration(1, "rate budget, secret fingerprints, apply lock holders", _v1),
+    Migration(2, "spends counted from their answer; a running count per window", _v2),
+)
 
 
 class SharedState:

@@ -44,6 +44,11 @@ def _mixed_source(path: Path) -> None:
             "INSERT INTO notes VALUES (?, ?)",
             [(i, (f"n{i}", i, i + 0.5, None)[i % 4]) for i in range(1, ROWS + 1)],
         )
+        db.execute("CREATE TABLE stock (shop TEXT, item INTEGER, units, PRIMARY KEY (shop, item))")
+        db.executemany(
+            "INSERT INTO stock VALUES (?, ?, ?)",
+            [(f"s{i % 3}", i, i % 9) for i in range(1, ROWS + 1)],
+        )
         db.execute("CREATE TABLE readings (at TEXT, value REAL)")  # no primary key
         db.executemany(
             "INSERT INTO readings VALUES (?, ?)", [(f"t{i % 700}", i % 7) for i in range(ROWS)]
@@ -79,23 +84,26 @@ def test_columnar_and_row_reads_land_the_same_rows(
     assert counts(first) == {
         "prices": (ROWS, 0),
         "notes": (ROWS, 0),
-        "readings": (700, 0),
-    }  # distinct rows
-    for table, order in (("prices", "id"), ("notes", "id"), ("readings", "_fivetran_id")):
-        assert _landed(columnar, table, order) == _landed(by_rows, table, order), table
-    assert query(columnar, "SELECT note FROM mixed_main.notes WHERE id IN (1, 2, 3) ORDER BY id")[
-        :3
-    ] == [("1",), ("2.5",), (None,)]
-
-    # Incremental syncs after the columnar first one see exactly the changes.
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE prices SET price = 1.5 WHERE id = 10")
-        conn.execute("DELETE FROM notes WHERE id = 11")
-    assert counts(sync(request(db, columnar, state / "c", config))) == {
-        "prices": (1, 0),
-        "notes": (0, 1),
-        "readings": (0, 0),
+        "stock": (ROWS, 0),
+        "readings": (700, 0),  # distinct rows
     }
+    tables = (("prices", "id"), ("notes", "id"), ("stock", "item"), ("readings", "_fivetran_id"))
+    for table, order in tables:
+        assert _landed(columnar, table, order) == _landed(by_rows, table, order), table
+    notes = "SELECT note FROM mixed_main.notes WHERE id IN (1, 2, 3) ORDER BY id"
+    assert query(columnar, notes) == [("1",), ("2.5",), (None,)]
+
+    # Changes read columnar (keys joined back, composite keys from the log) land as by rows.
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE prices SET price = 1.5, late = 'now' WHERE id = 10")
+        conn.execute("DELETE FROM notes WHERE id = 11")
+        conn.execute("DELETE FROM stock WHERE item IN (4, 5)")
+        conn.execute("UPDATE stock SET units = 'many' WHERE item = 6")  # text among integers
+    expected = {"prices": (1, 0), "notes": (0, 1), "stock": (1, 2), "readings": (0, 0)}
+    assert counts(sync(request(db, columnar, state / "c", config))) == expected
+    assert counts(sync(request(db, by_rows, state / "r", config, read_by_rows=True))) == expected
+    for table, order in tables:
+        assert _landed(columnar, table, order) == _landed(by_rows, table, order), table
 
 
 def test_batches_are_sized_by_bytes_not_rows(

@@ -106,7 +106,22 @@ def test_real_processes_built_by_the_client_builder_never_exceed_the_budget(
     ]
     times = sorted(t for p in processes for t in json.loads(p.communicate(timeout=60)[0]))
     assert len(times) == 36
-    window = 1.0  # 3600 s at 3600x (plus a 0.1 s margin the limiter adds)
+    # A window is 1 s (3600 s at 3600x, plus the limiter's 0.1 s margin); the times are taken
+    # after `acquire` returns, so a busy machine may delay some: allow it 0.3 s. Three processes
+    # each with a budget of its own would send all 36 within a few milliseconds.
+    window, jitter = 1.0, 0.3
     for i in range(len(times) - 12):
-        assert times[i + 12] - times[i] >= window, (i, times[i], times[i + 12])
-    assert times[-1] - times[0] >= 2 * window
+        assert times[i + 12] - times[i] >= window - jitter, (i, times[i], times[i + 12])
+    assert times[-1] - times[0] >= 2 * window - jitter
+
+
+def test_a_spend_counts_from_when_its_request_was_answered(location: StateLocation) -> None:
+    """A slow request reached the server somewhere between send and answer: its token comes
+    back a full window after the answer, so the server never sees two within one window."""
+    clock = FakeClock()
+    shared = limiter(SharedState(location.database), clock, requests_per_hour=1)
+    start = clock()
+    with shared.spending():
+        clock.sleep(600.0)  # the request took ten minutes
+    assert shared.acquire() == pytest.approx(3600.0)
+    assert clock() - start == pytest.approx(4200.0)

@@ -1,9 +1,10 @@
-"""The `sqlite` source: a SQLite file, read columnar with ADBC, changes with sqlite3.
+"""The `sqlite` source: a SQLite file, read columnar with ADBC (row by row with sqlite3 if not).
 
-Full reads go through the ADBC SQLite driver straight into Arrow batches sized by bytes. The
-driver takes each column's Arrow type from the first rows it sees (promoting within them,
-failing on a mismatch later), while SQLite stores each value with its own type (a NUMERIC
-column holds 10 as an integer and 10.5 as a real). So the query starts with a typed witness row
+Reads, of whole tables and of changes, go through the ADBC SQLite driver straight into Arrow
+batches sized by bytes. The driver takes each column's Arrow type from the first rows it sees
+(promoting within them, failing on a mismatch later), while SQLite stores each value with its
+own type (a NUMERIC column holds 10 as an integer and 10.5 as a real). So the query starts with
+a typed witness row
 (dropped) that fixes every column's type even when its first rows are NULL, turns integers into
 reals or text where the row read would too, and stops with an SQL error at any other mix (text
 in an INTEGER column): `ReadByRows`, and the engine reads that table again row by row with
@@ -100,18 +101,40 @@ def _guarded(col: str, arrow_type: pa.DataType) -> tuple[str, str]:
     return "0", f"CASE WHEN {kind} IN ('integer', 'null') THEN {col} ELSE {_MIXED} END"
 
 
-def _columnar_select(spec: TableSpec, types: tuple[pa.DataType, ...]) -> str:
-    """The full read as one query: a witness row fixing each column's Arrow type (the driver
-    takes types from the first rows it sees), then the table's rows, guarded."""
+def _columnar_select(
+    spec: TableSpec, types: tuple[pa.DataType, ...], changes: tuple[int, int] | None = None
+) -> str:
+    """One read as one query: a witness row fixing each column's Arrow type (the driver takes
+    types from the first rows it sees), then the rows, guarded. With `changes` (changelog
+    sequence numbers after, up to), the keys logged in between joined back to the table: a key
+    no longer there is a delete, its key columns from the log, `_fivetran_deleted` true."""
+    table = quote(spec.table)
     witness, columns = [], []
     for name, arrow_type in zip(spec.columns, types, strict=True):
-        literal, value = _guarded(quote(name), arrow_type)
+        value = quote(name) if changes is None else f"t.{quote(name)}"
+        if changes is not None and name in spec.primary_key:
+            value = f"coalesce({value}, {_logged_key(spec, name)})"
+        literal, guarded = _guarded(value, arrow_type)
         witness.append(f"{literal} AS {quote(name)}")
-        columns.append(value)
+        columns.append(guarded)
+    if changes is None:
+        return f"SELECT {', '.join(witness)} UNION ALL SELECT {', '.join(columns)} FROM {table}"
+    found = f"t.{quote(spec.primary_key[0])} IS NOT NULL"
+    keys = [f"t.{quote(k)}" for k in spec.primary_key]
+    match = keys[0] if len(keys) == 1 else f"json_array({', '.join(keys)})"
     return (
-        f"SELECT {', '.join(witness)} UNION ALL "
-        f"SELECT {', '.join(columns)} FROM {quote(spec.table)}"
+        f"SELECT {', '.join(witness)}, 0 AS {DELETED} UNION ALL "
+        f"SELECT {', '.join(columns)}, NOT ({found}) FROM (SELECT DISTINCT pk FROM {CHANGELOG} "
+        f"WHERE seq > {int(changes[0])} AND seq <= {int(changes[1])} "
+        f"AND tbl = {_literal(spec.table)}) AS c LEFT JOIN {table} AS t ON {match} = c.pk"
     )
+
+
+def _logged_key(spec: TableSpec, name: str) -> str:
+    """A key column's value as the changelog holds it (a JSON array for a composite key)."""
+    if len(spec.primary_key) == 1:
+        return "c.pk"
+    return f"json_extract(c.pk, '$[{spec.primary_key.index(name)}]')"
 
 
 class SqliteSource(Source):
@@ -288,8 +311,8 @@ class SqliteSession(SourceSession):
         if spec.primary_key and not incremental:
             self._install_triggers(spec)
         types = self._arrow_types(spec)
-        if not incremental and not by_rows:
-            return self._columnar(spec, types)
+        if not by_rows:
+            return self._columnar(spec, types, after=int(cursor["seq"]) if incremental else None)
         if self.conn.in_transaction:
             self.conn.execute("COMMIT")
         # A read transaction: the cursor and the rows come from one snapshot of the file.
@@ -305,8 +328,11 @@ class SqliteSession(SourceSession):
             batches = self._full(spec, types)
         return TableRead(batches=batches, complete=not incremental, cursor={"seq": seq})
 
-    def _columnar(self, spec: TableSpec, types: tuple[pa.DataType, ...]) -> TableRead:
-        """A full read through ADBC; the changelog position is read in the same snapshot."""
+    def _columnar(
+        self, spec: TableSpec, types: tuple[pa.DataType, ...], *, after: int | None
+    ) -> TableRead:
+        """A read through ADBC, of the whole table or (`after`) the changes logged since; the
+        changelog position is read in the same snapshot."""
         import adbc_driver_sqlite.dbapi as adbc
 
         conn = self._columnar_connection()
@@ -317,7 +343,7 @@ class SqliteSession(SourceSession):
             if has_log:
                 cur.execute(f"SELECT coalesce(max(seq), 0) FROM {CHANGELOG}")
                 seq = int(cur.fetchone()[0])
-            select = _columnar_select(spec, types)
+            select = _columnar_select(spec, types, None if after is None else (after, seq))
             cur.execute(f"{select} LIMIT {_PROBE_ROWS + 1}")
             probe = cur.fetch_arrow_table()
         except adbc.Error as exc:
@@ -327,7 +353,7 @@ class SqliteSession(SourceSession):
         batch_rows = rows_for_bytes(row_bytes or estimated_row_bytes(types), budget=BATCH_BYTES)
         return TableRead(
             batches=self._columnar_batches(cur, select, batch_rows, spec),
-            complete=True,
+            complete=after is None,
             cursor={"seq": seq},
         )
 
