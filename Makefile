@@ -41,6 +41,8 @@ test-airflow: $(STAMP)
 bench: $(STAMP)
 	@echo "benchmarks at full size (a while; results in bench/results/latest.md)"
 	@$(BIN)/python -m bench
+	@echo "long fuzz and fault campaigns (make test runs a bounded instance of each)"
+	@$(BIN)/python -m pytest -q --campaign bench fivetran_assets_tests/fuzz fivetran_assets_tests/faults
 
 stop: $(STAMP)
 	$(BIN)/fivetran-assets stop

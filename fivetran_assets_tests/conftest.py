@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from fivetran_assets_tests.fixtures.postgres import postgres_server  # noqa: F401
+
+AMBIENT = ("FIVETRAN_", "DAGSTER_")
+"""Variables the project reads: no ambient value may change a test's result."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--campaign",
+        choices=("test", "bench"),
+        default="test",
+        help="size of the fuzz and fault campaigns: test (make test, bounded) or bench (longer)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests build their own environment: drop every FIVETRAN_*/DAGSTER_* variable the shell
+    exported (a busy port, a real account, a DAGSTER_HOME) before anything is imported or
+    started. A test that needs one sets it, with monkeypatch or in a subprocess's env."""
+    for name in [n for n in os.environ if n.startswith(AMBIENT)]:
+        del os.environ[name]
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """What a test sets in FIVETRAN_*/DAGSTER_* without monkeypatch does not reach the next."""
+    before = {n: v for n, v in os.environ.items() if n.startswith(AMBIENT)}
+    yield
+    for name in [n for n in os.environ if n.startswith(AMBIENT)]:
+        if name not in before:
+            del os.environ[name]
+    os.environ.update(before)
+
 
 API_KEY = "test_key"
 API_SECRET = "test_secret"

@@ -13,6 +13,10 @@ Whether a faulted request reaches the app:
 - ``drop_after``: yes, the app executes it fully, then the connection drops without an answer:
   the ambiguous case where a client must re-read to learn whether its write happened.
 
+Rules with method ``WEBHOOK`` fault the server's outbound webhook deliveries instead (matched on
+the receiver URL's path; see `webhook_sender`), so the path from Fivetran to a receiver can have
+a bad day too.
+
 A drop closes the TCP connection before any response byte is written, so a ``requests`` client
 sees ``requests.exceptions.ConnectionError``. With uvicorn (h11 or httptools) this is done by
 starting a response whose header the server refuses before writing it: the server then closes
@@ -48,6 +52,9 @@ class FaultKind(StrEnum):
     DROP_BEFORE = "drop_before"
     DROP_AFTER = "drop_after"
 
+
+DELIVERY_METHOD = "WEBHOOK"
+"""The method of fault rules that apply to webhook deliveries rather than to API requests."""
 
 _DEFAULT_CODES = {429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}
 

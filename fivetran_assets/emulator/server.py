@@ -77,6 +77,7 @@ class EmulatorServer:
         self.emulator = Emulator(self.settings, dataplane=self._dataplane)
         self.faults = FaultInjector()
         self.request_log = RequestLog()
+        self.emulator.sender.faults = self.faults.match
         app = build_app(self.emulator, faults=self.faults, request_log=self.request_log)
         self.app = app
         self._server = self._server or ThreadedServer(
@@ -112,7 +113,9 @@ class EmulatorServer:
 def serve(settings: Settings, *, host: str, port: int) -> None:
     """Serve in the foreground until interrupted (the CLI)."""
     emu = Emulator(settings)
-    app = build_app(emu, faults=FaultInjector(), request_log=RequestLog())
+    faults = FaultInjector()
+    emu.sender.faults = faults.match
+    app = build_app(emu, faults=faults, request_log=RequestLog())
     emu.start()
     try:
         uvicorn.run(app, host=host, port=port, log_level="info", lifespan="off")

@@ -8,6 +8,11 @@ that: delays and the horizon run on the time-scaled clock.
 
 Deliveries to one URL are made in order (a failing head delays the ones queued behind it, as a
 receiver's event log expects), while different URLs are served in parallel by worker threads.
+
+`faults` (the server's fault injector) may fault deliveries too: a rule with method ``WEBHOOK``
+whose path matches the receiver URL's path. ``status`` and ``drop_before``: not delivered, the
+attempt fails with that answer; ``drop_after`` and ``delay``: delivered, but the answer is lost
+(or later than the timeout), so the attempt counts as failed and the event comes again.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import requests
 
 from fivetran_assets.emulator.clock import Clock
+from fivetran_assets.emulator.faults import DELIVERY_METHOD, FaultKind, FaultRule
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +132,7 @@ class WebhookSender:
             )
         self.clock = clock
         self.timeout = timeout
+        self.faults: Callable[[str, str], FaultRule | None] | None = None
         self.retry_delays = tuple(retry_delays)
         self.horizon = horizon
         self._cond = threading.Condition()
@@ -208,8 +216,19 @@ class WebhookSender:
                         return
                     delivery = self._lanes[url][0]
                 delivery.attempts += 1
-                result = _attempt(session, delivery, self.timeout)
+                result = self._attempt(session, delivery)
                 self._settle(url, delivery, result)
+
+    def _attempt(self, session: requests.Session, delivery: _Delivery) -> DeliveryResult:
+        rule = self.faults(DELIVERY_METHOD, urlsplit(delivery.url).path) if self.faults else None
+        if rule is None:
+            return _attempt(session, delivery, self.timeout)
+        if rule.kind is FaultKind.STATUS:
+            return DeliveryResult(False, rule.status, f"injected: HTTP {rule.status}")
+        if rule.kind is FaultKind.DROP_BEFORE:
+            return DeliveryResult(False, None, "injected: connection dropped before the delivery")
+        _attempt(session, delivery, self.timeout)  # the receiver gets it; its answer is lost
+        return DeliveryResult(False, None, f"injected: {rule.kind.value}, no answer seen")
 
     def _settle(self, url: str, delivery: _Delivery, result: DeliveryResult) -> None:
         give_up = False

@@ -224,6 +224,7 @@ class Transport:
         secrets = (*self._secrets, *_body_secrets(body))
         maybe_executed = False
         attempt = 0
+        rate_limited = 0
         while True:
             attempt += 1
             try:
@@ -236,20 +237,21 @@ class Transport:
                 if isinstance(error, NotFoundError) and method == "DELETE" and maybe_executed:
                     logger.info("%s %s: gone after an unclear attempt; deleted", method, path)
                     return {}
-                if not self._should_retry(method, error, attempt):
+                if isinstance(error, RateLimitedError):
+                    rate_limited += 1
+                if not self._should_retry(method, error, attempt - rate_limited, rate_limited):
                     raise
                 maybe_executed = maybe_executed or self._maybe_executed(error)
                 delay = self._sleep_time(error, attempt)
                 if isinstance(error, RateLimitedError) and self.limiter is not None:
                     self.limiter.pause_for(delay)
                 logger.warning(
-                    "%s %s: %s; retrying in %.2f s (attempt %d of %d)",
+                    "%s %s: %s; retrying in %.2f s (attempt %d)",
                     method,
                     path,
                     _describe(error),
                     delay,
                     attempt + 1,
-                    self.retry.max_retries + 1,
                 )
                 self._sleep(delay)
 
@@ -360,12 +362,17 @@ class Transport:
             )
         return envelope
 
-    def _should_retry(self, method: str, error: FivetranError, attempt: int) -> bool:
-        """Whether attempt number `attempt + 1` may be sent after `error` (rules in retry.py)."""
-        if attempt > self.retry.max_retries:
-            return False
+    def _should_retry(
+        self, method: str, error: FivetranError, failures: int, rate_limited: int
+    ) -> bool:
+        """Whether to send again after `error`, the request having failed `failures` times and
+        been rate limited `rate_limited` times so far (rules in retry.py)."""
         if isinstance(error, RateLimitedError):
+            if rate_limited > self.retry.max_rate_limited:
+                return False
             return error.retry_after is None or error.retry_after <= self.retry.max_retry_after
+        if failures > self.retry.max_retries:
+            return False
         if isinstance(error, FivetranConnectionError) and not error.ambiguous:
             return True
         if isinstance(error, ServerError | FivetranConnectionError):

@@ -23,17 +23,21 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PATCH", "DELETE"})
 class RetryPolicy:
     """`max_retries` repeats after the first attempt; waits of `backoff_base * 2**n`, jittered.
 
-    `max_retry_after` bounds how long a 429 may make us wait before giving up instead.
+    A 429 is not a failure of the request (it was not executed) and does not use up
+    `max_retries`: up to `max_rate_limited` of them in a row are each waited out for their
+    `Retry-After`, so an apply outlasts a 429 storm. `max_retry_after` bounds how long one 429
+    may make us wait before giving up instead.
     """
 
     max_retries: int = 5
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     max_retry_after: float = 3600.0
+    max_rate_limited: int = 30
     random: Callable[[], float] = field(default=random.random, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.max_retries < 0 or self.max_rate_limited < 0:
+            raise ValueError("max_retries and max_rate_limited must be >= 0")
         if self.backoff_base < 0 or self.backoff_cap < 0:
             raise ValueError("backoff_base and backoff_cap must be >= 0")

@@ -88,54 +88,20 @@ def receiver_spec(settings: StackSettings, env: Mapping[str, str]) -> ServiceSpe
     )
 
 
-def dagster_dev_spec(settings: StackSettings, env: Mapping[str, str]) -> ServiceSpec:
-    """`dagster dev` (webserver and daemon) on the project's workspace.yaml."""
-    return ServiceSpec(
-        name=DAGSTER,
-        title="dagster dev",
-        argv=(
-            *dagster_argv(),
-            "dev",
-            "-w",
-            str(settings.project_root / "workspace.yaml"),
-            "-h",
-            settings.host,
-            "-p",
-            str(settings.dagster_port),
-        ),
-        port=settings.dagster_port,
-        port_env=DAGSTER_PORT_ENV,
-        health=HealthCheck(f"{settings.dagster_url}/server_info"),
-        env=env,
-        startup_timeout=180.0,
-    )
-
-
-def seed_if_missing(settings: StackSettings, *, departments: int = 4, rows: int = 1000) -> bool:
-    """Create the department databases unless some exist already; True when it created them."""
-    if any(settings.sources_dir.glob("*.sqlite")):
-        return False
-    from fivetran_assets.emulator.dataplane.seed import seed_demo
-
-    seed_demo(settings.sources_dir, departments=departments, rows=rows)
-    return True
-
-
-def dagster_webserver_spec(
+def dagster_dev_spec(
     settings: StackSettings,
     env: Mapping[str, str],
     *,
     workspace: Path | None = None,
     cwd: Path | None = None,
 ) -> ServiceSpec:
-    """`dagster-webserver` alone (no daemon) on `workspace` (default: the project's); UI tests."""
-    script = _bin("dagster-webserver")
-    program = (str(script),) if script.exists() else (sys.executable, "-m", "dagster_webserver")
+    """`dagster dev` (webserver and daemon) on `workspace` (default: the project's)."""
     return ServiceSpec(
-        name="webserver",
-        title="dagster-webserver",
+        name=DAGSTER,
+        title="dagster dev",
         argv=(
-            *program,
+            *dagster_argv(),
+            "dev",
             "-w",
             str(workspace or settings.project_root / "workspace.yaml"),
             "-h",
@@ -150,3 +116,13 @@ def dagster_webserver_spec(
         startup_timeout=180.0,
         cwd=cwd,
     )
+
+
+def seed_if_missing(settings: StackSettings, *, departments: int = 4, rows: int = 1000) -> bool:
+    """Create the department databases unless some exist already; True when it created them."""
+    if any(settings.sources_dir.glob("*.sqlite")):
+        return False
+    from fivetran_assets.emulator.dataplane.seed import seed_demo
+
+    seed_demo(settings.sources_dir, departments=departments, rows=rows)
+    return True

@@ -177,7 +177,7 @@ def test_limiter_keeps_a_burst_under_the_server_budget(tmp_path: Path) -> None:
             server.api_secret,
             base_url=server.base_url,
             rate_budget=None,
-            retry=RetryPolicy(max_retries=0),
+            retry=RetryPolicy(max_retries=0, max_rate_limited=0),
         )
         with pytest.raises(RateLimitedError) as info:
             for _ in range(200):

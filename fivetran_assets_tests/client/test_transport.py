@@ -207,9 +207,20 @@ def test_non_json_error_body_is_not_carried(server: ScriptedServer, clock: FakeC
 def test_429_exhausted_carries_retry_after(server: ScriptedServer, clock: FakeClock) -> None:
     server.script(*[Reply(429, {"code": "TooManyRequests"}, {"Retry-After": "3"})] * 2)
     with pytest.raises(RateLimitedError) as info:
-        make_client(server, clock, retry=RetryPolicy(max_retries=1)).list_groups().__next__()
+        retry = RetryPolicy(max_rate_limited=1)
+        make_client(server, clock, retry=retry).list_groups().__next__()
     assert info.value.retry_after == 3.0
     assert clock.sleeps == [3.0]
+
+
+def test_a_429_storm_is_waited_out_without_using_up_retries(
+    server: ScriptedServer, clock: FakeClock
+) -> None:
+    storm = [Reply(429, {"code": "TooManyRequests"}, {"Retry-After": "1"})] * 8
+    server.script(*storm, Reply(503), ok(GROUP))
+    retry = RetryPolicy(max_retries=1, random=lambda: 0.0)
+    assert make_client(server, clock, retry=retry).get_group("g_1").name == "finance"
+    assert clock.sleeps == [1.0] * 8 + [0.0]
 
 
 def test_pagination_follows_both_cursor_spellings(server: ScriptedServer, clock: FakeClock) -> None:

@@ -89,6 +89,8 @@ def test_edit_connector_refreshes_the_snapshot_with_row_counts_after(
 ) -> None:
     """Quiet estate (nothing syncs): an edit refreshes the real snapshot; a sync recorded now
     carries the warehouse's row counts."""
+    live.schedule_by_fivetran(*AUTO, paused=True)  # quiet whatever ran before (or did not)
+    live.wait_idle(*AUTO)
     conns, transforms = live.assets()
     refreshed = tmp_path / "refreshed-snapshot.json"
     sensor = build_webhook_sensor(
@@ -100,7 +102,7 @@ def test_edit_connector_refreshes_the_snapshot_with_row_counts_after(
     )
     t = Ticker(sensor, dg.DagsterInstance.ephemeral(), live.resources())
     t.tick()
-    sales = live.connection_ids["sales"]  # paused on Fivetran's schedule by the test above
+    sales = live.connection_ids["sales"]
     live.client.update_connection(sales, paused=False, schedule_type="manual")
     live.client.sync_connection(sales)
     live.wait_idle("sales")

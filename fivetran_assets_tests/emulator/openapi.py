@@ -1,20 +1,15 @@
-"""Validate the local Fivetran's answers against Fivetran's own OpenAPI definition (vendored).
+"""Fivetran's own OpenAPI definition (vendored), with its known slips, to check the local Fivetran.
 
-The definition marks no field nullable while the real service answers ``null`` for unset
-optional fields (timestamps, secrets), so a property that is not required may also be null, and so
-may a timestamp that is (an invited user's ``logged_in_at``: "unset ones are null").
-It also lists some integer enums as strings (``sync_frequency``); those are compared as
-integers, and puts the enum of a role's ``scope`` on the array instead of its items (moved
-there). A map declared ``additionalProperties: {type: object}`` (Java's ``Map<String,
-Object>`` as the generator wrote it, e.g. a connection's ``config``) may hold any JSON value.
-Paths only the legacy API has (``/v1/connectors...``) are checked against their
-``/v1/connections...`` twins; answers with no schema in the definition (most errors) must
-still be Fivetran's ``{code, message}`` error envelope.
+`SLIPS` is the one list of where the definition and the real service part ways, each with the
+reason; `definition()` is the definition with every slip applied, used both to validate the
+answers our tests see (`validate`) and by the fuzz run (`fivetran_assets_tests/fuzz`). Paths only
+the legacy API has (``/v1/connectors...``) are checked against their ``/v1/connections...``
+twins; answers with no schema in the definition (most errors) must still be Fivetran's
+``{code, message}`` error envelope.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from functools import cache
@@ -22,6 +17,23 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+
+SLIPS: dict[str, str] = {
+    "nullable": "The definition marks no field nullable, while the service answers null for unset "
+    "optional fields (timestamps, secrets) and for an unset timestamp even when required (an "
+    "invited user's logged_in_at: 'unset ones are null'): such a property may be null.",
+    "integer enums": "Some integer enums are listed as strings (sync_frequency): compared as "
+    "integers.",
+    "array enum": "The enum of a role's scope sits on the array instead of its items: moved to "
+    "the items.",
+    "free-form maps": "A map declared additionalProperties: {type: object} (Java's Map<String, "
+    "Object> as the generator wrote it, e.g. a connection's config) may hold any JSON value.",
+    "role may be absent": "UserResponse.role and TeamResponse.role are required, yet a user or "
+    "team with no account role (invited without one, or after DELETE .../role) has none.",
+    "local services": "The local Fivetran serves services Fivetran does not have (a sqlite source, "
+    "a duckdb destination); they join the `service` discriminators with the common fields only.",
+}
+"""Every known slip of the definition, by name, with the reason it is one."""
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "reference" / "fivetran-openapi.json"
 ERROR_ENVELOPE = {
@@ -33,6 +45,7 @@ ACTION_ENVELOPE = ERROR_ENVELOPE
 
 
 def _fix(node: Any) -> Any:
+    """Slips "nullable", "integer enums", "array enum" and "free-form maps", everywhere."""
     if isinstance(node, list):
         return [_fix(item) for item in node]
     if not isinstance(node, dict):
@@ -61,19 +74,44 @@ def _raw() -> dict[str, Any]:
     return json.loads(SPEC_PATH.read_text())
 
 
-# Required by the definition yet absent in fact: a user or team with no account role (invited
-# without one, or after `DELETE .../role`) has none to report.
-NULLABLE_REQUIRED = {"UserResponse": "role", "TeamResponse": "role"}
+NULLABLE_REQUIRED = {"UserResponse": "role", "TeamResponse": "role"}  # slip "role may be absent"
+
+
+def _local_services(schemas: dict[str, Any]) -> None:
+    """Slip "local services": the local Fivetran's own services, valid with the common fields."""
+    from fivetran_assets.emulator.dataplane import api
+
+    for name, schema in list(schemas.items()):
+        discriminator = schema.get("discriminator") or {}
+        if discriminator.get("propertyName") != "service":
+            continue
+        if "Connector" in name:
+            local = api.SOURCE_SERVICES
+        elif "Destination" in name:
+            local = api.DESTINATION_SERVICES
+        else:
+            continue
+        common = f"local_{name}"
+        schemas[common] = {k: v for k, v in schema.items() if k != "discriminator"}
+        mapping = discriminator.setdefault("mapping", {})
+        for service in local:
+            mapping.setdefault(service, f"#/components/schemas/{common}")
 
 
 @cache
-def _spec() -> dict[str, Any]:
-    spec = _raw()
-    schemas = _fix(spec["components"]["schemas"])
+def definition() -> dict[str, Any]:
+    """The whole definition with every slip in `SLIPS` applied (do not modify the result)."""
+    spec = _fix(_raw())
+    schemas = spec["components"]["schemas"]
     for component, field in NULLABLE_REQUIRED.items():
         props = schemas[component]["properties"]
         props[field] = {"anyOf": [{"type": "null"}, props[field]]}
-    return {"paths": spec["paths"], "components": {"schemas": schemas}}
+    _local_services(schemas)
+    return spec
+
+
+def _spec() -> dict[str, Any]:
+    return definition()
 
 
 @cache
@@ -107,11 +145,11 @@ def response_schema(method: str, path: str, status: int) -> dict[str, Any] | Non
         return None
     while "$ref" in response:
         name = response["$ref"].rsplit("/", 1)[-1]
-        response = _raw()["components"]["responses"][name]
+        response = _spec()["components"]["responses"][name]
     content = response.get("content", {}).get("application/json")
     if not content or "schema" not in content:
         return None
-    return _fix(copy.deepcopy(content["schema"]))
+    return content["schema"]
 
 
 def validate(method: str, path: str, status: int, body: Any) -> None:

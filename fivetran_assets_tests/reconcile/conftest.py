@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,12 +45,12 @@ class Estate(LocalControls):
         change(data)
         self.path.write_text(yaml.safe_dump(data, sort_keys=False))
 
-    def client(self, *, max_retries: int = 8) -> FivetranClient:
+    def client(self, *, max_retries: int = 8, read_timeout: float = 30.0) -> FivetranClient:
         return FivetranClient(
             self.emulator.api_key,
             self.emulator.api_secret,
             base_url=self.emulator.base_url,
-            timeout=(5.0, 30.0),
+            timeout=(5.0, read_timeout),
             retry=RetryPolicy(max_retries=max_retries, backoff_base=0.05, backoff_cap=0.5),
             rate_budget=RateBudget(time_scale=60),
         )
@@ -66,6 +67,25 @@ class Estate(LocalControls):
             state_dir=self.state_dir,
             **kwargs,
         )
+
+    def inventory(self) -> Counter:
+        """How many of each identity exist in the demo's group: a duplicate counts above 1."""
+        client = self.client()
+        groups = [g for g in client.list_groups() if g.name == "departments"]
+        counts: Counter = Counter(("group", g.name) for g in groups)
+        ids = {g.id for g in groups}
+        counts.update(("webhook", w.url) for w in client.list_webhooks() if w.group_id in ids)
+        counts.update(
+            ("connection", c.schema) for c in client.list_connections() if c.group_id in ids
+        )
+        projects = [p for p in client.list_transformation_projects() if p.group_id in ids]
+        counts.update(("project", p.group_id) for p in projects)
+        for project in projects:
+            counts.update(
+                ("transformation", t.name)
+                for t in client.list_transformations(project_id=project.id)
+            )
+        return counts
 
     @property
     def control_url(self) -> str:

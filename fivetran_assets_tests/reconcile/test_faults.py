@@ -11,25 +11,8 @@ from fivetran_assets.estate import EstateError
 WRITES = ("POST", "PATCH", "DELETE")
 
 
-def _inventory(demo) -> Counter:
-    """How many of each identity exist: a duplicate shows as a count above 1."""
-    client = demo.client()
-    groups = [g for g in client.list_groups() if g.name == "departments"]
-    counts: Counter = Counter(("group", g.name) for g in groups)
-    ids = {g.id for g in groups}
-    counts.update(("webhook", w.url) for w in client.list_webhooks() if w.group_id in ids)
-    counts.update(("connection", c.schema) for c in client.list_connections() if c.group_id in ids)
-    projects = [p for p in client.list_transformation_projects() if p.group_id in ids]
-    counts.update(("project", p.group_id) for p in projects)
-    for project in projects:
-        counts.update(
-            ("transformation", t.name) for t in client.list_transformations(project_id=project.id)
-        )
-    return counts
-
-
 def _assert_converged_without_duplicates(demo) -> None:
-    counts = _inventory(demo)
+    counts = demo.inventory()
     assert set(counts.values()) == {1}, counts
     assert len([k for k in counts if k[0] == "connection"]) == 4
     assert demo.reconciler().plan().is_empty

@@ -5,9 +5,9 @@ this machine cannot fetch). Without chromium or Playwright the UI tests skip wit
 developer's machine, and fail in CI (`CI=true`), where `.ci/run` installs chromium with apt.
 Screenshots go to `test-artifacts/` at the project root, and one is taken of every failing test.
 
-The stack is built once per session, as `make demo` builds it: the local Fivetran and the
-receiver start, the `provision_fivetran` job runs through Dagster (it creates the estate and
-writes the snapshot the definitions read), `dagster-webserver` starts over the project's
+The stack is built once per session, as `make demo` and `make dev` build it: the local Fivetran
+and the receiver start, the `provision_fivetran` job runs through Dagster (it creates the estate
+and writes the snapshot the definitions read), `dagster dev` starts over the project's
 workspace, then the `pipeline` job runs. Every run goes into the same temporary DAGSTER_HOME
 the webserver reads, so its pages show them.
 """
@@ -32,7 +32,7 @@ from fivetran_assets.stack.processes import ServiceManager
 from fivetran_assets.stack.runner import JobRun, execute_job
 from fivetran_assets.stack.services import (
     STOP_ORDER,
-    dagster_webserver_spec,
+    dagster_dev_spec,
     emulator_spec,
     receiver_spec,
     seed_if_missing,
@@ -207,11 +207,12 @@ def pipeline_run(
 def dagster_webserver(
     provisioned_estate: JobRun, stack_settings: StackSettings, stack_env_vars: dict[str, str]
 ) -> Iterator[str]:
-    """`dagster-webserver` on a free port over the project's workspace and the stack's home.
+    """`dagster dev` (webserver and daemon, as `make dev` runs it) on a free port over the
+    project's workspace and the stack's home; the daemon launches what the UI queues.
 
     Started after provisioning, so the code location loads with the snapshot. Yields its URL.
     """
-    spec = dagster_webserver_spec(
+    spec = dagster_dev_spec(
         stack_settings, stack_env_vars, workspace=PROJECT / "workspace.yaml", cwd=PROJECT
     )
     manager = ServiceManager(stack_settings)
@@ -219,4 +220,4 @@ def dagster_webserver(
     try:
         yield stack_settings.dagster_url
     finally:
-        manager.stop("webserver", grace=15.0)
+        manager.stop(spec.name, grace=30.0)

@@ -109,3 +109,40 @@ def graph_edges(page: Any, names: Iterable[str] = ()) -> list[tuple[str, str]]:
         if source and target and source.name and target.name:
             edges.append((_full_name(source.name, names), _full_name(target.name, names)))
     return edges
+
+
+@dataclass(frozen=True)
+class DrawnNode:
+    """A box the graph draws: an asset or a collapsed group (`name`), and the expanded group
+    box it sits in (`within`, None at the top level)."""
+
+    name: str
+    within: str | None
+
+
+def graph_nodes(page: Any, names: Iterable[str] = ()) -> list[DrawnNode]:
+    """Every named box drawn, truncated labels read back as the one of `names` they stand for."""
+    names = list(names)
+    page.wait_for_selector("svg > foreignObject", state="attached")
+    boxes = [_Box(**node) for node in page.evaluate(_READ_GRAPH)["nodes"] if node["name"]]
+
+    def inside(inner: _Box, outer: _Box) -> bool:
+        return (
+            outer is not inner
+            and outer.x <= inner.x
+            and inner.x + inner.width <= outer.x + outer.width
+            and outer.holds_y(inner.y)
+            and outer.holds_y(inner.y + inner.height)
+        )
+
+    drawn = []
+    for box in boxes:
+        around = [b for b in boxes if inside(box, b)]
+        group = min(around, key=lambda b: b.width * b.height) if around else None
+        drawn.append(
+            DrawnNode(
+                _full_name(box.name or "", names),
+                _full_name(group.name or "", names) if group else None,
+            )
+        )
+    return drawn
