@@ -16,6 +16,7 @@ import psycopg
 import requests
 
 from fivetran_assets.emulator.dataplane.seed import create_department
+from fivetran_assets_tests.emulator.test_governance import CERTIFICATE
 from fivetran_assets_tests.fixtures.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,18 +45,6 @@ SELECTION_TWO = {
         }
     },
 }
-CERTIFICATE = """-----BEGIN CERTIFICATE-----
-MIIBlDCCATugAwIBAgIUP5lv3VjLBmPzz3/4e1jKTXWQjCQwCgYIKoZIzj0EAwIw
-HzEdMBsGA1UEAwwUZGIuc2FsZXMuZXhhbXBsZS5jb20wIBcNMjYxMTMwMTkxOTAx
-WhgPMjEyNjExMDYxOTE5MDFaMB8xHTAbBgNVBAMMFGRiLnNhbGVzLmV4YW1wbGUu
-Y29tMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEIsIqENH1Lv10S1EqIQTU9d/
-/Ivvw3m/fuGfbBelFDpXb9y4/YbtKG7OP311St2hAMMjtDAiL+5zDNCLeBO9D6NT
-MFEwHQYDVR0OBBYEFE39PBLIsOPll7qgp3WTXEwxcWvWMB8GA1UdIwQYMBaAFE39
-PBLIsOPll7qgp3WTXEwxcWvWMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwID
-RwAwRAIgLIENOKt5n0smLrqW+6VbgaTadUe+vPaGDt1PkVgi4KECIEttjnQuzNiB
-PwfeDJAZvSrh3uZIGyVfnCa2Ly0+jlv5
------END CERTIFICATE-----
-"""
 LEDGER = """
 CREATE TABLE entries (id integer PRIMARY KEY, account text, amount numeric(12,2), memo text);
 INSERT INTO entries SELECT i, 'acct ' || (i % 7), i * 1.25, 'memo ' || i
