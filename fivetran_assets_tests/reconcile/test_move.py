@@ -25,7 +25,8 @@ def _definitions(demo: Any) -> dg.Definitions:
     from fivetran_assets.estate import load_estate
     from fivetran_assets.snapshot.store import read_snapshot
 
-    resources = local_resources(demo.emulator.base_url, None)
+    # Generous waits (Fivetran seconds at 60x): a loaded machine slows dbt, not the outcome.
+    resources = local_resources(demo.emulator.base_url, None, sync_timeout_seconds=36_000.0)
     resources["destination"] = DestinationResource(kind="auto")  # the snapshot's warehouse
     return build_fivetran_definitions(
         estate_view(load_estate(demo.path)),
@@ -55,7 +56,7 @@ def _to_postgres(postgres: PostgresServer) -> Any:
 
 
 def _apply(demo: Any, plan: Any, **kwargs: Any) -> Any:
-    return demo.reconciler(move_sync_timeout=120, **kwargs).apply(plan)
+    return demo.reconciler(move_sync_timeout=600, **kwargs).apply(plan)
 
 
 def test_switching_the_warehouse_moves_the_group_and_keeps_asset_keys(
