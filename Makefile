@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 		$(PYTHON) -m venv $(VENV); \
 	fi
 	@$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --progress-bar on -e '.[dev]'
+	$(BIN)/pip install --progress-bar on -e '.[local,dev]'
 	@touch $(STAMP)
 	@echo "$(VENV) is ready."
 
@@ -29,8 +29,10 @@ test: $(STAMP)
 	@echo "lint: ruff check, ruff format --check"
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
-	@echo "definitions: loading the Dagster code location of workspace.yaml"
-	@$(BIN)/dagster definitions validate -w workspace.yaml
+	@echo "types: basedpyright over the layers and the component"
+	@$(BIN)/basedpyright
+	@echo "definitions: loading the project's Dagster definitions (dg check defs)"
+	@VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	@echo "tests: pytest (a few minutes; the UI tests drive Chromium)"
 	@$(BIN)/python -m pytest -q
 

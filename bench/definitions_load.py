@@ -8,6 +8,10 @@ Each contender is timed in a fresh Python process from "modules imported" to "re
 - ours (assets): `fivetran_assets` from a YAML estate (one `for_each` template of 1,000 items)
   plus the snapshot file, assets only (`checks=False`), the floor's shape;
 - ours (full): the same with jobs, schedules, the polling sensor and per-table drift checks;
+- through the component: a `dg` project whose `defs.yaml` holds a `FivetranEstateComponent`
+  over the same estate, its state (the same snapshot) stored as `LOCAL_FILESYSTEM` state,
+  loaded as `dg`/Dagster load it (`ComponentTree.for_project(...).build_defs()`): everything the
+  component defines, provisioning and state refresh jobs included;
 - peer at its best (`--peer`): dagster-fivetran 0.29's state-backed `FivetranAccountComponent`
   building its definitions from state it already wrote (`write_state_to_path` once against the
   local Fivetran serving the same estate, untimed; then `build_defs_from_state` timed, round-
@@ -111,6 +115,45 @@ timed(
 )
 """
 )
+
+COMPONENT = (
+    TIMER
+    + r"""
+from pathlib import Path
+from dagster.components.core.component_tree import ComponentTree
+root = sys.argv[2]
+sys.path.insert(0, root)
+def build():
+    ComponentTree.for_project(Path(root)).build_defs().get_repository_def()
+timed("ours-component", build)
+"""
+)
+STATE_KEY = "bench_estate"
+
+
+def write_component_project(directory: Path, config: Path, snapshot: Path) -> Path:
+    """A `dg` project holding one FivetranEstateComponent over `config`, with `snapshot` as its
+    LOCAL_FILESYSTEM state (where `dg utils refresh-defs-state` would have written it)."""
+    import shutil
+
+    root = directory / "component_project"
+    defs = root / "bench_project" / "defs"
+    (defs / "estate").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "bench-project"\nversion = "0"\n\n[tool.dg]\n'
+        'directory_type = "project"\n\n[tool.dg.project]\nroot_module = "bench_project"\n'
+    )
+    (root / "bench_project" / "__init__.py").write_text("")
+    (defs / "__init__.py").write_text("")
+    (defs / "estate" / "defs.yaml").write_text(
+        "type: fivetran_assets.FivetranEstateComponent\n"
+        f"attributes:\n  config: {config}\n  webhooks: 'off'\n"
+        f"  defs_state:\n    key: {STATE_KEY}\n    management_type: LOCAL_FILESYSTEM\n"
+    )
+    state = defs / ".local_defs_state" / STATE_KEY / "state"
+    state.parent.mkdir(parents=True)
+    shutil.copyfile(snapshot, state)
+    return root
 
 
 PEER = r"""
@@ -363,6 +406,9 @@ def main() -> None:
             "floor": partial(_once, FLOOR, str(floor)),
             "assets": partial(_once, OURS, str(config), str(snapshot), "0"),
             "full": partial(_once, OURS, str(config), str(snapshot), "1"),
+            "component": partial(
+                _once, COMPONENT, str(write_component_project(Path(tmp), config, snapshot))
+            ),
         }
         if peer:
             contenders["peer_state"] = partial(_peer_load, state, connections * tables)
@@ -390,6 +436,16 @@ def main() -> None:
             baseline=best["floor"].seconds,
             baseline_name=floor_name,
             peak_rss_mb=best["full"].peak_rss_mb,
+        ),
+        Figure(
+            "load_component",
+            "definitions load through the component (defs.yaml, state; everything it defines)",
+            best["component"].seconds,
+            "s",
+            target=at_most(1.3, ratio=True),
+            baseline=best["floor"].seconds,
+            baseline_name=floor_name,
+            peak_rss_mb=best["component"].peak_rss_mb,
         ),
     ]
     if "peer_state" in best:

@@ -205,7 +205,11 @@ def worker(role: str, config: str, seconds: float) -> int:
     else:
         import dagster as dg
 
-        from fivetran_assets.definitions import defs
+        from fivetran_assets.dagster.build import load_fivetran_definitions
+
+        # The estate's definitions from the snapshot file set_up wrote ($FIVETRAN_ASSETS_SNAPSHOT;
+        # the project's own code location reads its component's state instead).
+        defs = load_fivetran_definitions(config)
 
         instance = dg.DagsterInstance.ephemeral()
         if role == "sensor":

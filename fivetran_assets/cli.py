@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import click
@@ -18,13 +19,20 @@ from fivetran_assets import __version__
 from fivetran_assets.emulator.cli import emulator
 from fivetran_assets.estate.cli import validate
 from fivetran_assets.importer.cli import import_
-from fivetran_assets.reconcile.cli import apply, plan
+from fivetran_assets.reconcile.cli import AFTER_APPLY, apply, plan
 from fivetran_assets.snapshot.cli import refresh
 from fivetran_assets.stack.cli import demo, dev, stop
 from fivetran_assets.webhooks.cli import webhooks
 
 DEBUG_ENV = "FIVETRAN_ASSETS_DEBUG"
 _PASS_THROUGH = (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit)
+
+
+def _refresh_component_state(config: str, estate: Any, client: Any) -> list[str]:
+    """After `apply`: refresh the state of the project's FivetranEstateComponent over `config`."""
+    from fivetran_assets.dagster.component import refresh_project_state
+
+    return refresh_project_state(Path(config), estate.root, client)
 
 
 def failure_message(exc: BaseException) -> str:
@@ -62,8 +70,10 @@ class Cli(click.Group):
 @click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show the traceback when a command fails.")
 @click.version_option(__version__, prog_name="fivetran-assets")
-def main(debug: bool) -> None:
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Run a Fivetran estate as code, as Dagster assets."""
+    ctx.meta[AFTER_APPLY] = _refresh_component_state
 
 
 main.add_command(emulator)

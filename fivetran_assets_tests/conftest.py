@@ -29,6 +29,8 @@ def pytest_configure(config: pytest.Config) -> None:
     started. A test that needs one sets it, with monkeypatch or in a subprocess's env."""
     for name in [n for n in os.environ if n.startswith(AMBIENT)]:
         del os.environ[name]
+    # Nor a local stack a developer's `make demo` recorded in the checkout (.state/run/).
+    os.environ["FIVETRAN_ASSETS_LOCAL_STACK"] = "off"
 
 
 @pytest.fixture(autouse=True)
@@ -59,5 +61,22 @@ def emulator(tmp_path: Path) -> Iterator:
         api_key=API_KEY,
         api_secret=API_SECRET,
         time_scale=60,
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def unlimited_emulator(tmp_path: Path) -> Iterator:
+    """Like `emulator`, with no rate limits: every request reaches its route (a 429 would hide
+    what the route does with a hostile or generated request)."""
+    from fivetran_assets.emulator.ratelimit import RateLimits
+    from fivetran_assets.emulator.server import EmulatorServer
+
+    with EmulatorServer(
+        state_dir=tmp_path / "emulator",
+        api_key=API_KEY,
+        api_secret=API_SECRET,
+        time_scale=60,
+        rate_limits=RateLimits(enabled=False),
     ) as server:
         yield server

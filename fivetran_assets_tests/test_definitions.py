@@ -6,7 +6,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from fivetran_assets.dagster.build import build_fivetran_definitions, load_fivetran_definitions
+from fivetran_assets.dagster.build import (
+    DefsOptions,
+    build_fivetran_definitions,
+    load_fivetran_definitions,
+)
 from fivetran_assets.dagster.estate_view import ConnectionView, EstateView, ScheduledBy
 from fivetran_assets.definitions import defs
 from fivetran_assets.snapshot.store import (
@@ -97,7 +101,8 @@ def test_two_groups_landing_one_table_name_is_an_error_naming_both_until_prefixe
     assert {repo.asset_graph.get(k).group_name for k in synced} == {"emea__sales", "amer__sales"}
 
     legacy = FivetranEstateTranslator(key_shape=KeyShape.GROUP_SCHEMA_TABLE)
-    old = build_fivetran_definitions(*_two_groups(), translator=legacy).get_repository_def()
+    options = DefsOptions(translator=legacy)
+    old = build_fivetran_definitions(*_two_groups(), options=options).get_repository_def()
     assert {dg.AssetKey(["emea", "sales_main", "t"]), dg.AssetKey(["amer", "sales_main", "t"])} <= (
         old.asset_graph.get_all_asset_keys()
     )

@@ -13,9 +13,10 @@ Names last: jobs are `sync_all`, `transform_all`, `pipeline` and `group_<group>`
 `cron`, `<group>__<transformation>__transform_schedule` for a transformation's clock. Adding a
 cadence adds a schedule; it renames none, so none loses its on/off state.
 
-Sync jobs and sync schedules carry the run tag `fivetran_assets/sync` (`SYNC_RUN_TAG`), which the
-run queue's tag limits in `deploy/dagster.yaml` and the local instance (`stack/home.py`) bound;
-within a run, the executor runs at most `dagster.max_concurrent_syncs` sync steps at once.
+Concurrent syncs are bounded one way: every connection asset sits in the `fivetran_syncs` pool,
+whose limit the instance holds (`deploy/dagster.yaml`'s `concurrency.pools.default_limit`, or
+`dagster instance concurrency set fivetran_syncs N`). `dagster.max_concurrent_syncs` only sizes
+the sync jobs' executor (at most that many steps of one run at once, instead of the CPU count).
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from fivetran_assets.dagster.estate_view import ScheduledBy, TransformationMode,
 from fivetran_assets.dagster.specs import ConnectionAssets, TransformationAssets
 from fivetran_assets.dagster.translator import ident
 
-SYNC_RUN_TAG = "fivetran_assets/sync"  # run tag the instance's tag concurrency limits match
-SYNC_RUN_TAGS = {SYNC_RUN_TAG: "true"}
 _STEP_HOURS = {60: 1, 120: 2, 180: 3, 360: 6, 480: 8, 720: 12}
 
 
@@ -112,7 +111,6 @@ def build_jobs(
             selection=dg.AssetSelection.assets(*_keys(conns)),
             description="Sync every connection of the estate.",
             executor_def=executor,
-            tags=SYNC_RUN_TAGS,
         ),
         dg.define_asset_job(
             f"{job_prefix}transform_all",
@@ -124,7 +122,6 @@ def build_jobs(
             selection=dg.AssetSelection.assets(*_keys(conns), *_keys(transforms)),
             description="Sync every connection, then run the transformations that read them.",
             executor_def=executor,
-            tags=SYNC_RUN_TAGS,
         ),
     ]
     groups: dict[str, list[ConnectionAssets | TransformationAssets]] = defaultdict(list)
@@ -137,7 +134,6 @@ def build_jobs(
                 selection=dg.AssetSelection.assets(*_keys(items)),
                 description=f"Sync the connections of group {group}, then its transformations.",
                 executor_def=executor,
-                tags=SYNC_RUN_TAGS,
             )
         )
     return jobs
@@ -173,7 +169,6 @@ def build_schedules(
             cron_schedule=cron,
             target=dg.AssetSelection.assets(*_keys(items)),
             description=f"Sync {len(items)} connection(s) of {items[0].view.group} on `{cron}`.",
-            tags=SYNC_RUN_TAGS,
         )
         for name, (cron, items) in sorted(by_name.items())
     ]

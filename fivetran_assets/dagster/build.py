@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +39,16 @@ from fivetran_assets.dagster.automation import build_jobs, build_schedules, mode
 from fivetran_assets.dagster.estate_view import EstateView, estate_view
 from fivetran_assets.dagster.resources import DestinationResource, FivetranResource
 from fivetran_assets.dagster.sensors import build_polling_sensor
-from fivetran_assets.dagster.specs import ConnectionAssets, TransformationAssets, translate
-from fivetran_assets.dagster.translator import FivetranEstateTranslator
+from fivetran_assets.dagster.specs import TransformationAssets, translate
+from fivetran_assets.dagster.translator import FivetranEstateTranslator, SpecHook
 from fivetran_assets.dagster.webhook_sensor import build_webhook_sensor
 from fivetran_assets.dagster.webhook_waiter import (
     event_log_waiter_factory,
     failure_reason_from_log,
 )
 from fivetran_assets.snapshot.store import Snapshot, default_snapshot_path, read_snapshot
-from fivetran_assets.snapshot.warehouse import Warehouse, warehouse_for
+from fivetran_assets.snapshot.warehouse import warehouse_for
+from fivetran_assets.webhooks import EventLogLocation
 
 log = logging.getLogger("fivetran_assets.dagster")
 
@@ -55,6 +57,8 @@ CONFIG_ENV = "FIVETRAN_ASSETS_CONFIG"
 EVENT_LOG_ENV = "FIVETRAN_ASSETS_EVENT_LOG"
 EVENT_LOG_NAME = "webhooks.sqlite"  # in the project's state directory
 AUTOMATION_SENSOR = "fivetran_automation_sensor"
+POLLING_SENSOR = "fivetran_sync_polling_sensor"
+WEBHOOK_SENSOR = "fivetran_webhook_sensor"
 _OFF = frozenset({"", "off", "none", "false", "0"})
 
 
@@ -94,14 +98,19 @@ def default_resources(view: EstateView | None = None) -> dict[str, Any]:
 
 
 def event_log_path(
-    root: Path, *, webhooks: bool, environ: Mapping[str, str] | None = None
+    root: Path,
+    *,
+    webhooks: bool,
+    environ: Mapping[str, str] | None = None,
+    setting: str | None = None,
 ) -> str | Path | None:
     """The receiver's event log for the estate rooted at `root` (see the module docstring): a
-    URL as given, or a path (relative ones under `root`)."""
+    URL as given, or a path (relative ones under `root`). `setting` (the component's `webhooks`
+    attribute) comes before `$FIVETRAN_ASSETS_EVENT_LOG`."""
     from fivetran_assets.state.shared import state_folder
 
     env = os.environ if environ is None else environ
-    explicit = env.get(EVENT_LOG_ENV)
+    explicit = setting if setting is not None else env.get(EVENT_LOG_ENV)
     if explicit is not None:
         if explicit.strip().lower() in _OFF:
             return None
@@ -113,7 +122,9 @@ def event_log_path(
     return state_folder(root, env) / EVENT_LOG_NAME
 
 
-def _automation_sensor(transforms: list[TransformationAssets]) -> dg.SensorDefinition | None:
+def _automation_sensor(
+    prefix: str, transforms: list[TransformationAssets]
+) -> dg.SensorDefinition | None:
     """Evaluates the integrated transformations' conditions, running by default so `make dev`
     reacts (Dagster's implicit automation sensor starts stopped)."""
     keys = [
@@ -122,12 +133,26 @@ def _automation_sensor(transforms: list[TransformationAssets]) -> dg.SensorDefin
     if not keys:
         return None
     return dg.AutomationConditionSensorDefinition(
-        AUTOMATION_SENSOR,
+        f"{prefix}{AUTOMATION_SENSOR}",
         target=dg.AssetSelection.assets(*keys),
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=30,
         description="Runs integrated transformations once all their connections have synced.",
     )
+
+
+@dataclass(frozen=True)
+class DefsOptions:
+    """How the estate becomes definitions, beyond the config: the translator and the hook laid
+    over each spec (the component's `translation` and `key_prefix`), the prefix of every job,
+    schedule and sensor name, whether schedules and automation conditions exist, and the job
+    the webhook sensor requests on a schema change (it refreshes the component's state)."""
+
+    translator: FivetranEstateTranslator | None = None
+    spec_hook: SpecHook | None = None
+    job_prefix: str = ""
+    automation: bool = True
+    refresh_job: dg.JobDefinition | None = None
 
 
 def build_fivetran_definitions(
@@ -140,16 +165,12 @@ def build_fivetran_definitions(
     failure_reason: Callable[[str], str | None] | None = None,
     checks: bool = True,
     sensor_per_tick: int = 100,
-    event_log: str | Path | None = None,
-    estate: Any = None,
-    snapshot_path: str | Path | None = None,
-    translator: FivetranEstateTranslator | None = None,
-    job_prefix: str = "",
+    event_log: EventLogLocation | None = None,
+    options: DefsOptions = DefsOptions(),
 ) -> dg.Definitions:
     """The estate's assets, jobs, schedules and sensors; `event_log` is the receiver's log
-    (module docstring). With `estate`, a schema change seen by the webhook sensor refreshes the
-    snapshot at `snapshot_path`. `waiter_factory` / `transformation_waiter_factory` override how
-    syncs and transformation runs are awaited (default: on the event log if any, else polling).
+    (module docstring). `waiter_factory` / `transformation_waiter_factory` override how syncs
+    and transformation runs are awaited (default: on the event log if any, else polling).
     """
     if event_log is not None:
         waiter_factory = waiter_factory or event_log_waiter_factory(event_log)
@@ -158,12 +179,24 @@ def build_fivetran_definitions(
         )
         failure_reason = failure_reason or failure_reason_from_log(event_log)
     conns, transforms = translate(
-        view, snapshot, conditions=model_conditions(view.transformations), translator=translator
+        view,
+        snapshot,
+        conditions=model_conditions(view.transformations) if options.automation else None,
+        translator=options.translator,
+        hook=options.spec_hook,
     )
     missing = [f"{c.view.group}/{c.view.name}" for c in conns if c.snapshot is None]
-    if missing:
+    if missing and snapshot is None:
+        # A fresh clone, or an estate never provisioned: nothing is wrong, nothing to warn about.
+        log.info(
+            "no state captured yet: the %d connections' tables appear once the estate is "
+            "provisioned (`make demo`, `fivetran-assets apply` or the provisioning job)",
+            len(missing),
+        )
+    elif missing:
         log.warning(
-            "no snapshot entry for %d connection(s) (%s): run `fivetran-assets refresh`",
+            "no snapshot entry for %d connection(s) (%s): refresh the state "
+            "(`dg utils refresh-defs-state`, `fivetran-assets apply` or `refresh`)",
             len(missing),
             ", ".join(missing[:5]),
         )
@@ -194,54 +227,37 @@ def build_fivetran_definitions(
         if ta.specs
     )
     external = [spec for ca in conns for spec in ca.sources]
+    prefix = options.job_prefix
     polling = build_polling_sensor(
         conns,
+        name=f"{prefix}{POLLING_SENSOR}",
         per_tick=sensor_per_tick,
         warehouses=warehouses,
         default_status=dg.DefaultSensorStatus.STOPPED
         if event_log is not None
         else dg.DefaultSensorStatus.RUNNING,
     )
-    sensors = [s for s in (polling, _automation_sensor(transforms)) if s is not None]
+    automation = _automation_sensor(prefix, transforms) if options.automation else None
+    sensors = [s for s in (polling, automation) if s is not None]
     if event_log is not None:
         sensors.append(
-            _webhook_sensor(
+            build_webhook_sensor(
                 conns,
                 transforms,
-                event_log,
+                event_log=event_log,
+                name=f"{prefix}{WEBHOOK_SENSOR}",
+                request_integrated_runs=False,
+                refresh_job=options.refresh_job,
                 warehouses=warehouses,
-                estate=estate,
-                snapshot_path=snapshot_path,
+                default_status=dg.DefaultSensorStatus.RUNNING,
             )
         )
     return dg.Definitions(
         assets=[*assets, *external],
-        jobs=build_jobs(conns, transforms, sync_limit=view.sync_pool_limit, job_prefix=job_prefix),
-        schedules=build_schedules(conns, transforms, prefix=job_prefix),
+        jobs=build_jobs(conns, transforms, sync_limit=view.sync_pool_limit, job_prefix=prefix),
+        schedules=build_schedules(conns, transforms, prefix=prefix) if options.automation else [],
         sensors=sensors,
         resources=dict(resources) if resources is not None else default_resources(view),
-    )
-
-
-def _webhook_sensor(
-    conns: list[ConnectionAssets],
-    transforms: list[TransformationAssets],
-    event_log: str | Path,
-    *,
-    warehouses: Mapping[str, Warehouse | None],
-    estate: Any,
-    snapshot_path: str | Path | None,
-) -> dg.SensorDefinition:
-    from fivetran_assets.dagster.webhook_schema import snapshot_refresher
-
-    return build_webhook_sensor(
-        conns,
-        transforms,
-        event_log=event_log,
-        request_integrated_runs=False,
-        refresh=snapshot_refresher(estate, snapshot_path) if estate is not None else None,
-        warehouses=warehouses,
-        default_status=dg.DefaultSensorStatus.RUNNING,
     )
 
 
@@ -250,8 +266,10 @@ def load_fivetran_definitions(
     snapshot_path: str | Path | None = None,
     **kwargs: Any,
 ) -> dg.Definitions:
-    """Definitions for the estate at `config_path` ($FIVETRAN_ASSETS_CONFIG, else `config/`),
-    with the webhook event log resolved as the module docstring says unless `event_log` is given.
+    """Definitions for the estate at `config_path` ($FIVETRAN_ASSETS_CONFIG, else `config/`)
+    from a snapshot file (`fivetran-assets refresh --snapshot`), with the webhook event log
+    resolved as the module docstring says unless `event_log` is given. The component
+    (`FivetranEstateComponent`) is the way a project loads them; this is the plain-Python one.
     """
     from fivetran_assets.estate import load_estate
 
@@ -260,6 +278,4 @@ def load_fivetran_definitions(
     view = estate_view(estate)
     if "event_log" not in kwargs:
         kwargs["event_log"] = event_log_path(estate.root, webhooks=view.webhooks)
-    kwargs.setdefault("estate", estate)
-    kwargs.setdefault("snapshot_path", snapshot_path)
     return build_fivetran_definitions(view, read_snapshot(snapshot_path), **kwargs)

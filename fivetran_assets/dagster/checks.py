@@ -46,6 +46,9 @@ def drift_result(
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"missing_columns": missing, "new_columns": added},
         description=(
-            "columns differ from the snapshot: run `fivetran-assets refresh`" if drifted else None
+            "columns differ from the snapshot: refresh the state (the refresh_fivetran_state job "
+            "or `dg utils refresh-defs-state`)"
+            if drifted
+            else None
         ),
     )

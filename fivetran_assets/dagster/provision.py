@@ -16,7 +16,7 @@ at the op boundary, and nowhere below.
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,9 @@ def _failure(message: str, **metadata: Any) -> dg.Failure:
     return dg.Failure(description=message, metadata=metadata)
 
 
-def _reconciler(config_path: str | None, fivetran: FivetranResource) -> Any:
+def _reconciler(
+    config_path: str | None, fivetran: FivetranResource, *, refresh_snapshot: bool = True
+) -> Any:
     from fivetran_assets.estate import EstateError, load_estate
     from fivetran_assets.reconcile.service import Reconciler
 
@@ -77,7 +79,7 @@ def _reconciler(config_path: str | None, fivetran: FivetranResource) -> Any:
         raise _failure(
             f"the estate config at {config_path} is invalid", problems=str(exc)
         ) from None
-    return Reconciler(estate, fivetran.get_client())
+    return Reconciler(estate, fivetran.get_client(), refresh_snapshot=refresh_snapshot)
 
 
 def _plan_metadata(plan: Any) -> dict[str, Any]:
@@ -92,31 +94,73 @@ def _plan_metadata(plan: Any) -> dict[str, Any]:
     }
 
 
-@dg.op(pool=PROVISIONING_POOL, tags={"kind": "fivetran"})
-def fivetran_plan(
-    context: dg.OpExecutionContext, config: PlanConfig, fivetran: FivetranResource
-) -> Any:
-    """Read the live estate and diff it against config/ (the plan is this op's metadata)."""
-    from fivetran_assets.estate import EstateError
-    from fivetran_assets.fivetran.errors import FivetranError
-    from fivetran_assets.reconcile.reader import AmbiguousIdentityError
-
-    reconciler = _reconciler(config.config_path, fivetran)
-    try:
-        plan = reconciler.plan(prune=config.prune)
-    except (FivetranError, EstateError, AmbiguousIdentityError) as exc:
-        raise _failure(f"could not plan: {exc}") from None
-    context.add_output_metadata(_plan_metadata(plan))
-    context.log.info(plan.summary())
-    return plan
+AfterApply = Callable[[dg.OpExecutionContext, Any], object]
+"""(context, client) after an apply that changed the estate: the component refreshes its state."""
 
 
-@dg.op(pool=PROVISIONING_POOL, tags={"kind": "fivetran"})
-def fivetran_apply(
-    context: dg.OpExecutionContext, config: ApplyConfig, fivetran: FivetranResource, plan: Any
-) -> dict:
+def build_provisioning_job(
+    *,
+    job_prefix: str = "",
+    default_config: str | None = None,
+    after_apply: AfterApply | None = None,
+) -> dg.JobDefinition:
+    """`<job_prefix>provision_fivetran`: ops `<job_prefix>fivetran_plan` and `..._apply` over
+    the estate at the run config's `config_path`, else `default_config`, else the default.
+    Without `after_apply`, an apply that changed something writes the snapshot file."""
+
+    def config_of(path: str | None) -> str | None:
+        return path or default_config
+
+    @dg.op(name=f"{job_prefix}fivetran_plan", pool=PROVISIONING_POOL, tags={"kind": "fivetran"})
+    def plan_op(
+        context: dg.OpExecutionContext, config: PlanConfig, fivetran: FivetranResource
+    ) -> Any:
+        """Read the live estate and diff it against config/ (the plan is this op's metadata)."""
+        from fivetran_assets.estate import EstateError
+        from fivetran_assets.fivetran.errors import FivetranError
+        from fivetran_assets.reconcile.reader import AmbiguousIdentityError
+
+        reconciler = _reconciler(config_of(config.config_path), fivetran)
+        try:
+            plan = reconciler.plan(prune=config.prune)
+        except (FivetranError, EstateError, AmbiguousIdentityError) as exc:
+            raise _failure(f"could not plan: {exc}") from None
+        context.add_output_metadata(_plan_metadata(plan))
+        context.log.info(plan.summary())
+        return plan
+
+    @dg.op(name=f"{job_prefix}fivetran_apply", pool=PROVISIONING_POOL, tags={"kind": "fivetran"})
+    def apply_op(
+        context: dg.OpExecutionContext, config: ApplyConfig, fivetran: FivetranResource, plan: Any
+    ) -> dict:
+        """Apply the plan (unless dry_run), then verify that a fresh plan is empty."""
+        reconciler = _reconciler(
+            config_of(config.config_path), fivetran, refresh_snapshot=after_apply is None
+        )
+        outcome = _apply(context, config, reconciler, plan)
+        if after_apply is not None and outcome.get("changed"):
+            try:
+                after_apply(context, reconciler.client)
+            except Exception as exc:  # the estate converged; only the assets' view lags
+                context.log.warning(f"definitions state not refreshed: {exc}")
+            else:
+                context.log.info("definitions state refreshed: reload the code location")
+        return outcome
+
+    @dg.job(
+        name=f"{job_prefix}provision_fivetran",
+        tags={PROVISIONING_TAG: "exclusive"},
+        description="Plan the difference between config/ and Fivetran, then apply it (or dry_run).",
+    )
+    def provisioning() -> None:
+        apply_op(plan_op())
+
+    return provisioning
+
+
+def _apply(context: dg.OpExecutionContext, config: ApplyConfig, reconciler: Any, plan: Any) -> dict:
     """Under the apply lock, plan again and apply that plan (unless dry_run), then verify that
-    a fresh plan is empty."""
+    a fresh plan is empty; `changed` in the outcome says the estate was changed."""
     from datetime import timedelta
 
     from fivetran_assets.estate import EstateError
@@ -130,11 +174,9 @@ def fivetran_apply(
         context.log.info("dry run: nothing applied")
         context.add_output_metadata({"dry_run": True, "applied": 0})
         return {"dry_run": True, **plan.counts()}
-    _apply_sync_pool(context, config.config_path)
     if plan.is_empty:
         context.add_output_metadata({"dry_run": False, "applied": 0, "verified": True})
         return {"dry_run": False, "verified": True}
-    reconciler = _reconciler(config.config_path, fivetran)
 
     def waiting(holder: Any) -> None:
         who = holder.describe() if holder else "another process"
@@ -174,41 +216,20 @@ def fivetran_apply(
         raise _failure(f"{report.describe()}\n{failures}".strip(), **metadata)
     context.add_output_metadata(metadata)
     context.log.info(report.describe())
-    return {"dry_run": False, "verified": True, **counts}
+    return {"dry_run": False, "verified": True, "changed": True, **counts}
 
 
-def _apply_sync_pool(context: dg.OpExecutionContext, config_path: str | None) -> None:
-    """Give the instance pool `fivetran_syncs` the estate's `dagster.max_concurrent_syncs` slots,
-    so the bound holds across runs too (unset in config: the pool is left as it is)."""
-    from fivetran_assets.dagster.build import SYNC_POOL
-    from fivetran_assets.estate import EstateError, load_estate
-
-    path = config_path or default_config_path()
-    try:
-        limit = load_estate(path).dagster.max_concurrent_syncs
-    except EstateError as exc:
-        raise _failure(f"the estate config at {path} is invalid", problems=str(exc)) from None
-    if limit is None:
-        return
-    context.instance.event_log_storage.set_concurrency_slots(SYNC_POOL, limit)
-    context.log.info(f"pool {SYNC_POOL}: {limit} concurrent sync(s)")
+provision_fivetran = build_provisioning_job()
 
 
-@dg.job(
-    name="provision_fivetran",
-    tags={PROVISIONING_TAG: "exclusive"},
-    description="Plan the difference between config/ and Fivetran, then apply it (or dry_run).",
-)
-def provision_fivetran() -> None:
-    fivetran_apply(fivetran_plan())
-
-
-def run_config(config_path: str, *, dry_run: bool = False, prune: bool = False) -> dict[str, Any]:
-    """The run config of `provision_fivetran` for one config path."""
+def run_config(
+    config_path: str, *, dry_run: bool = False, prune: bool = False, job_prefix: str = ""
+) -> dict[str, Any]:
+    """The run config of `<job_prefix>provision_fivetran` for one config path."""
     return {
         "ops": {
-            "fivetran_plan": {"config": {"config_path": config_path, "prune": prune}},
-            "fivetran_apply": {
+            f"{job_prefix}fivetran_plan": {"config": {"config_path": config_path, "prune": prune}},
+            f"{job_prefix}fivetran_apply": {
                 "config": {"config_path": config_path, "prune": prune, "dry_run": dry_run}
             },
         }
@@ -233,13 +254,18 @@ def config_hash(path: Path) -> str:
 
 
 def build_config_sensor(
-    *, config_path: str | None = None, minimum_interval_seconds: int = 30
+    *,
+    config_path: str | None = None,
+    minimum_interval_seconds: int = 30,
+    job: dg.JobDefinition = provision_fivetran,
+    name: str = "fivetran_config_sensor",
+    job_prefix: str = "",
 ) -> dg.SensorDefinition:
-    """A sensor that requests `provision_fivetran` when the config's content changes."""
+    """A sensor that requests `job` (provisioning) when the config's content changes."""
 
     @dg.sensor(
-        name="fivetran_config_sensor",
-        job=provision_fivetran,
+        name=name,
+        job=job,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description="Provision Fivetran when the files under config/ change (cursor: their hash).",
@@ -267,18 +293,72 @@ def build_config_sensor(
                 cursor=digest,
             )
         return dg.SensorResult(
-            run_requests=[dg.RunRequest(run_key=digest, run_config=run_config(path))],
+            run_requests=[
+                dg.RunRequest(run_key=digest, run_config=run_config(path, job_prefix=job_prefix))
+            ],
             cursor=digest,
         )
 
     return fivetran_config_sensor
 
 
-def provision_definitions(*, resources: Mapping[str, Any] | None = None) -> dg.Definitions:
+def build_state_refresh_job(
+    refresh: Callable[[dg.OpExecutionContext, Any], str], *, job_prefix: str = ""
+) -> dg.JobDefinition:
+    """`<job_prefix>refresh_fivetran_state`: capture the estate's snapshot (read-only calls,
+    `dbt parse`) and store it as the component's state through Dagster's defs state storage.
+    The webhook sensor requests it when a schema changed; run it by hand after changes made
+    outside this project. `refresh(context, client)` returns the stored version."""
+
+    @dg.op(
+        name=f"{job_prefix}fivetran_refresh_state",
+        pool=PROVISIONING_POOL,
+        tags={"kind": "fivetran"},
+    )
+    def refresh_op(context: dg.OpExecutionContext, fivetran: FivetranResource) -> None:
+        try:
+            version = refresh(context, fivetran.get_client())
+        except Exception as exc:
+            raise _failure(f"could not refresh the definitions' state: {exc}") from exc
+        context.add_output_metadata({"state_version": version})
+        context.log.info(f"state {version} stored: reload the code location to see it")
+
+    @dg.job(
+        name=f"{job_prefix}refresh_fivetran_state",
+        description="Re-read what Fivetran captured and the dbt models into the definitions' "
+        "state (then reload the code location).",
+    )
+    def refreshing() -> None:
+        refresh_op()
+
+    return refreshing
+
+
+def provision_definitions(
+    *,
+    resources: Mapping[str, Any] | None = None,
+    job_prefix: str = "",
+    config_path: str | None = None,
+    after_apply: AfterApply | None = None,
+) -> dg.Definitions:
     """The provisioning job and sensor. The `fivetran` resource comes from the definitions they
     are merged into (binding it here too would clash); pass `resources` to use them alone."""
+    job = (
+        build_provisioning_job(
+            job_prefix=job_prefix, default_config=config_path, after_apply=after_apply
+        )
+        if job_prefix or config_path or after_apply
+        else provision_fivetran
+    )
     return dg.Definitions(
-        jobs=[provision_fivetran],
-        sensors=[build_config_sensor()],
+        jobs=[job],
+        sensors=[
+            build_config_sensor(
+                config_path=config_path,
+                job=job,
+                name=f"{job_prefix}fivetran_config_sensor",
+                job_prefix=job_prefix,
+            )
+        ],
         resources=dict(resources or {}),
     )

@@ -1,4 +1,4 @@
-"""Noticing schema changes from webhook events, and refreshing the cached asset snapshot.
+"""Noticing schema changes from webhook events (the sensor then requests a state refresh run).
 
 Fivetran sends `edit_connector` when a connection's settings change, but no event when a sync
 lands a table it discovered (schema_change_handling ALLOW_ALL). After a `sync_end` the sensor
@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterable
 
 from fivetran_assets.dagster.specs import ConnectionAssets
 from fivetran_assets.snapshot.warehouse import (
@@ -26,27 +24,9 @@ from fivetran_assets.snapshot.warehouse import (
 
 log = logging.getLogger("fivetran_assets.dagster")
 
-SnapshotRefresher = Callable[[Any], object]
-"""Called with a Fivetran client; rewrites the snapshot the definitions are built from."""
-
 _LIST_TABLES = (
     "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ({})"
 )
-
-
-def snapshot_refresher(estate: Any, path: str | Path | None = None) -> SnapshotRefresher:
-    """The refresh of `fivetran_assets.snapshot.store.write_snapshot` for `estate`.
-
-    The snapshot is rewritten in place (atomically); a code location picks up the new specs
-    when it next loads its definitions.
-    """
-
-    def refresh(client: Any) -> object:
-        from fivetran_assets.snapshot.store import write_snapshot
-
-        return write_snapshot(client, estate, path)
-
-    return refresh
 
 
 def destination_tables(
@@ -74,7 +54,12 @@ def destination_tables(
 def _duckdb_tables(
     path: str, sql: str, wanted: list[str], retry_seconds: float
 ) -> set[tuple[str, str]]:
-    import duckdb
+    from fivetran_assets.extras import MissingExtra, require_local
+
+    try:
+        duckdb = require_local("duckdb", "listing a DuckDB warehouse's tables")
+    except MissingExtra as exc:
+        raise WarehouseError(str(exc)) from None
 
     deadline = time.monotonic() + retry_seconds
     while True:

@@ -14,7 +14,10 @@ Fivetran API call for them:
 - integrated (and partially integrated) transformations scheduled by Dagster -> a run request
   as soon as every connection they follow has synced since their last run;
 - `edit_connector`, or tables in a connection's destination schemas that the snapshot lacks ->
-  the cached snapshot is refreshed (`webhook_schema`).
+  a run of the state refresh job (`refresh_fivetran_state`, see `webhook_schema`). The sensor
+  never writes the snapshot itself: the run captures it and stores it through Dagster's defs
+  state storage, so the code server, the daemon and the run workers may live apart, and the
+  refresh shows in the UI as a run that succeeded or failed.
 
 Exactly once: the cursor and the tick's results are committed together by Dagster; a tick that
 failed is re-read from the same cursor; a run request's `run_key` names the event that
@@ -26,7 +29,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -41,7 +43,7 @@ from fivetran_assets.dagster.webhook_handler import (
     TickResult,
     WebhookCursor,
 )
-from fivetran_assets.dagster.webhook_schema import SnapshotRefresher, new_tables
+from fivetran_assets.dagster.webhook_schema import new_tables
 from fivetran_assets.snapshot.store import Snapshot
 from fivetran_assets.snapshot.warehouse import TableStats, Warehouse, WarehouseError
 from fivetran_assets.webhooks import EventLog, EventLogLocation
@@ -58,7 +60,7 @@ def build_webhook_sensor(
     name: str = DEFAULT_NAME,
     minimum_interval_seconds: int = 5,
     request_integrated_runs: bool = True,
-    refresh: SnapshotRefresher | None = None,
+    refresh_job: dg.JobDefinition | None = None,
     detect_new_tables: bool = True,
     warehouses: Mapping[str, Warehouse | None] | None = None,
     page_size: int = 500,
@@ -70,8 +72,8 @@ def build_webhook_sensor(
 
     `request_integrated_runs` makes this sensor the trigger of Dagster-run integrated
     transformations; turn the models' automation condition off when it is on, or both request.
-    `refresh(client)` rewrites the snapshot on a schema change (see
-    `webhook_schema.snapshot_refresher`); without it a schema change is only logged.
+    `refresh_job` is requested on a schema change (it refreshes the component's state);
+    without it a schema change is only logged.
     `start_from_latest` makes the first tick skip the events already in the log instead of
     handling them (their syncs are then not recorded).
     """
@@ -90,11 +92,17 @@ def build_webhook_sensor(
         log.warning("%s cannot request integrated transformation %s", name, problem)
     targets = [key for item in index.integrated for key in item.assets.models]
     selection = dg.AssetSelection.assets(*targets) if targets and request_integrated_runs else None
+    if selection is not None and refresh_job is not None:
+        raise ValueError(
+            "build_webhook_sensor: a sensor targets assets or jobs, not both: pass "
+            "request_integrated_runs=False (automation conditions request them) with refresh_job"
+        )
 
     @dg.sensor(
         name=name,
         minimum_interval_seconds=minimum_interval_seconds,
         asset_selection=selection,
+        jobs=[refresh_job] if refresh_job is not None else None,
         default_status=default_status,
         description=(
             "Reacts to Fivetran webhooks stored by the receiver: records Fivetran-run syncs and "
@@ -144,13 +152,12 @@ def build_webhook_sensor(
             if len(page.events) < page_size:
                 break
         result = handler.result
-        reported = {cid: list(names) for cid, names in cursor.reported.items()}
         if detect_new_tables:
             _check_new_tables(result, cursor, destination, warehouses or {})
-        if result.schema_changes and not _refresh(
-            context, fivetran, refresh, result.schema_changes
-        ):
-            cursor.reported = reported  # report the new tables again on the next sync
+        if result.schema_changes:
+            result.run_requests.extend(
+                _refresh(context, refresh_job, result.schema_changes, cursor.after)
+            )
         if not result.asset_events and not result.run_requests:
             return dg.SensorResult(
                 skip_reason=(
@@ -173,19 +180,14 @@ def build_webhook_definitions(
     snapshot: Snapshot | None,
     *,
     event_log: EventLogLocation,
-    estate: Any = None,
-    snapshot_path: str | Path | None = None,
     **sensor_kwargs: Any,
 ) -> dg.Definitions:
     """Definitions holding only the webhook sensor, to merge with the Fivetran definitions
     (`dg.Definitions.merge(fivetran_defs, webhook_defs)`; resources come from those).
 
-    With `estate` (the loaded estate config) a schema change refreshes the snapshot at
-    `snapshot_path` (default location when None); row counts come from the destinations the
-    snapshot recorded unless `warehouses` is given.
+    Row counts come from the destinations the snapshot recorded unless `warehouses` is given.
     """
     from fivetran_assets.dagster.specs import translate
-    from fivetran_assets.dagster.webhook_schema import snapshot_refresher
     from fivetran_assets.snapshot.warehouse import warehouse_for
 
     conns, transforms = translate(view, snapshot)
@@ -196,8 +198,6 @@ def build_webhook_definitions(
             for g in (snapshot.groups if snapshot else ())
         },
     )
-    if estate is not None:
-        sensor_kwargs.setdefault("refresh", snapshot_refresher(estate, snapshot_path))
     sensor = build_webhook_sensor(conns, transforms, event_log=event_log, **sensor_kwargs)
     return dg.Definitions(sensors=[sensor])
 
@@ -232,19 +232,24 @@ def _check_new_tables(
 
 def _refresh(
     context: dg.SensorEvaluationContext,
-    fivetran: FivetranResource,
-    refresh: SnapshotRefresher | None,
+    refresh_job: dg.JobDefinition | None,
     reasons: list[str],
-) -> bool:
-    """Refresh the snapshot; False when it failed (without a refresher, it is only logged)."""
+    after: int,
+) -> list[dg.RunRequest]:
+    """A run of the refresh job for this tick's schema changes (the event id keys it: a tick
+    re-read after a failure asks once); without a job, a warning saying what to run."""
     summary = "; ".join(dict.fromkeys(reasons))
-    if refresh is None:
-        context.log.warning(f"schema change ({summary}): run `fivetran-assets refresh`")
-        return True
-    try:
-        refresh(fivetran.get_client())
-    except Exception as exc:  # a failed refresh must not lose the tick's records
-        context.log.warning(f"schema change ({summary}); snapshot refresh failed: {exc}")
-        return False
-    context.log.info(f"schema change ({summary}): asset snapshot refreshed")
-    return True
+    if refresh_job is None:
+        context.log.warning(
+            f"schema change ({summary}): refresh the definitions' state "
+            "(`dg utils refresh-defs-state` or `fivetran-assets refresh`)"
+        )
+        return []
+    context.log.info(f"schema change ({summary}): requesting {refresh_job.name}")
+    return [
+        dg.RunRequest(
+            run_key=f"{refresh_job.name}:{after}",
+            job_name=refresh_job.name,
+            tags={"fivetran/requested_by": "fivetran_webhook_sensor"},
+        )
+    ]

@@ -58,6 +58,13 @@ def serve(
     no_rate_limits: bool,
 ) -> None:
     """Serve Fivetran's REST API on HOST:PORT, state under --state."""
+    from fivetran_assets.extras import MissingExtra, require_local
+
+    try:
+        for module in ("duckdb", "pyarrow"):
+            require_local(module, "the local Fivetran")
+    except MissingExtra as exc:
+        raise click.ClickException(str(exc)) from None
     from fivetran_assets.emulator.context import Settings
     from fivetran_assets.emulator.ratelimit import RateLimits
     from fivetran_assets.emulator.server import serve as run

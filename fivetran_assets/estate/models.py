@@ -8,7 +8,7 @@ keys (the loader suggests the nearest valid one) and is frozen.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -41,7 +41,10 @@ HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 HHMM = Annotated[str, Field(pattern=HHMM_PATTERN, description="A time of day, HH:MM (24 h, UTC).")]
-SyncFrequency = Literal[SYNC_FREQUENCIES]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    SyncFrequency = int
+else:  # the allowed values, for validation and the JSON schema
+    SyncFrequency = Literal[SYNC_FREQUENCIES]
 Owner = Annotated[
     str,
     Field(pattern=r"^(team:[^\s]+|[^\s@]+@[^\s@]+)$", description="An email or `team:name`."),
@@ -61,39 +64,45 @@ class Strict(BaseModel):
 class RateBudget(Strict):
     """The API budget the client's rate limiter keeps under (Fivetran's documented limits)."""
 
-    requests_per_hour: int = Field(20_000, gt=0)
-    connection_creates_per_minute: int = Field(20, gt=0)
-    connection_creates_per_hour: int = Field(100, gt=0)
+    requests_per_hour: int = Field(default=20_000, gt=0)
+    connection_creates_per_minute: int = Field(default=20, gt=0)
+    connection_creates_per_hour: int = Field(default=100, gt=0)
 
 
 class Account(Strict):
     """How to reach the Fivetran API. Credentials are named by environment variable only."""
 
     base_url: str = Field(
-        DEFAULT_BASE_URL, description="API root; may hold references, e.g. ${env:X:-http://...}."
+        default=DEFAULT_BASE_URL,
+        description="API root; may hold references, e.g. ${env:X:-http://...}.",
     )
-    api_key_env: str = Field(DEFAULT_API_KEY_ENV, pattern=ENV_NAME_PATTERN)
-    api_secret_env: str = Field(DEFAULT_API_SECRET_ENV, pattern=ENV_NAME_PATTERN)
+    api_key_env: str = Field(default=DEFAULT_API_KEY_ENV, pattern=ENV_NAME_PATTERN)
+    api_secret_env: str = Field(default=DEFAULT_API_SECRET_ENV, pattern=ENV_NAME_PATTERN)
     rate_budget: RateBudget = RateBudget()
-    legacy_paths: bool = Field(False, description="Use /v1/connectors instead of /v1/connections.")
-    concurrency: int = Field(8, ge=1, le=64, description="Parallel workers for apply's writes.")
+    legacy_paths: bool = Field(
+        default=False, description="Use /v1/connectors instead of /v1/connections."
+    )
+    concurrency: int = Field(
+        default=8, ge=1, le=64, description="Parallel workers for apply's writes."
+    )
     read_concurrency: int = Field(
-        32,
+        default=32,
         ge=1,
         le=128,
         description="Parallel workers for read-only calls (a plan's listings and schema reads).",
     )
-    connect_timeout: float = Field(10.0, gt=0, description="Seconds.")
-    read_timeout: float = Field(60.0, gt=0, description="Seconds.")
+    connect_timeout: float = Field(default=10.0, gt=0, description="Seconds.")
+    read_timeout: float = Field(default=60.0, gt=0, description="Seconds.")
     users: list[UserModel] | None = Field(
-        None, description="Account users; missing ones are invited, others deleted with --prune."
+        default=None,
+        description="Account users; missing ones are invited, others deleted with --prune.",
     )
     teams: list[TeamModel] | None = None
     log_services: list[LogServiceModel] = Field(
-        [], description="External logging, used by groups through `log_service`."
+        default=[], description="External logging, used by groups through `log_service`."
     )
     rate_state: str | None = Field(
-        None,
+        default=None,
         description="Database every process shares for the rate budget, the apply lock and "
         "secret fingerprints: postgresql://user:${env:PG_PASSWORD}@host:5432/db in a deployment. "
         "Unset: $FIVETRAN_ASSETS_RATE_STATE, else state.sqlite in the state folder.",
@@ -107,13 +116,13 @@ class DagsterSettings(Strict):
     """Defaults for the Dagster face: asset keys, owners, tags and who schedules by default."""
 
     asset_key_prefix: list[KeyPart] = Field(
-        [], description="Prepended to every asset key of the estate."
+        default=[], description="Prepended to every asset key of the estate."
     )
     owners: list[Owner] = []
     tags: Tags = {}
     scheduled_by: ScheduledBy = ScheduledBy.FIVETRAN
     max_concurrent_syncs: int | None = Field(
-        None, ge=1, description="At most this many syncs triggered by Dagster at once."
+        default=None, ge=1, description="At most this many syncs triggered by Dagster at once."
     )
 
 
@@ -153,7 +162,9 @@ class SharedSelection(Strict):
 class ConnectionSchema(SharedSelection):
     """A connection's selection: optionally `use` a shared one, then override it."""
 
-    use: str | None = Field(None, description="The name of a shared selection to start from.")
+    use: str | None = Field(
+        default=None, description="The name of a shared selection to start from."
+    )
 
 
 # ------------------------------------------------------------------------------ connections
@@ -163,22 +174,24 @@ class ConnectionFields(Strict):
     """The settings of one connection; in a template, the settings its `for_each` items share."""
 
     name: Name | None = Field(
-        None, description="Fivetran's `schema` / `config.schema_prefix`; unique per group."
+        default=None, description="Fivetran's `schema` / `config.schema_prefix`; unique per group."
     )
     service: Annotated[str, Field(pattern=NAME_PATTERN)] | None = None
     description: str | None = None
     config: dict[str, Any] | None = None
-    sync_frequency: SyncFrequency | None = Field(None, description="Minutes between syncs.")
-    daily_sync_time: HHMM | None = Field(None, description="Only with sync_frequency 1440.")
+    sync_frequency: SyncFrequency | None = Field(default=None, description="Minutes between syncs.")
+    daily_sync_time: HHMM | None = Field(default=None, description="Only with sync_frequency 1440.")
     scheduled_by: ScheduledBy | None = None
     cron: str | None = Field(
-        None, description="Dagster's schedule; only with scheduled_by dagster."
+        default=None, description="Dagster's schedule; only with scheduled_by dagster."
     )
     paused: bool | None = None
-    selection: ConnectionSchema | None = Field(None, alias="schema")
+    selection: ConnectionSchema | None = Field(default=None, alias="schema")
     owners: list[Owner] | None = None
     tags: Tags | None = None
-    members: list[Member] | None = Field(None, description="Users and teams, connector roles.")
+    members: list[Member] | None = Field(
+        default=None, description="Users and teams, connector roles."
+    )
     certificates: list[CertificateModel] | None = None
     fingerprints: list[FingerprintModel] | None = None
 
@@ -190,7 +203,7 @@ class ConnectionEntry(ConnectionFields):
     and optional overrides of any connection field.
     """
 
-    for_each: list[dict[str, Any]] | None = Field(None, min_length=1)
+    for_each: list[dict[str, Any]] | None = Field(default=None, min_length=1)
 
 
 # --------------------------------------------------------------------------- transformations
@@ -201,7 +214,7 @@ def _step_from_text(value: Any) -> Any:
 
 
 class Step(Strict):
-    name: str | None = Field(None, description="Defaults to the command's dbt verb.")
+    name: str | None = Field(default=None, description="Defaults to the command's dbt verb.")
     command: Annotated[str, Field(pattern=r"^dbt\s+\S")]
 
 
@@ -216,8 +229,10 @@ class Schedule(Strict):
     """
 
     mode: TransformationMode
-    connections: list[Name] | None = Field(None, description="Connection names in this group.")
-    interval: int | None = Field(None, gt=0, description="Minutes.")
+    connections: list[Name] | None = Field(
+        default=None, description="Connection names in this group."
+    )
+    interval: int | None = Field(default=None, gt=0, description="Minutes.")
     time_of_day: HHMM | None = None
     days_of_week: list[Weekday] | None = None
     cron: str | None = None
@@ -246,7 +261,7 @@ class TransformationProject(Strict):
     git_branch: str | None = None
     folder_path: str | None = None
     default_schema: Name
-    threads: int = Field(4, ge=1, le=32)
+    threads: int = Field(default=4, ge=1, le=32)
     target_name: str | None = None
     dbt_version: str | None = None
     environment_vars: dict[Annotated[str, Field(pattern=ENV_NAME_PATTERN)], str] = {}
@@ -270,7 +285,7 @@ class Destination(Strict):
     service: Annotated[str, Field(pattern=NAME_PATTERN)]
     region: Region | None = None
     time_zone_offset: Annotated[str, BeforeValidator(_offset_text)] = Field(
-        "0", description="Hours from UTC, '-11'..'+12'."
+        default="0", description="Hours from UTC, '-11'..'+12'."
     )
     config: dict[str, Any] = {}
     trust_certificates: bool | None = None
@@ -309,12 +324,16 @@ class GroupModel(Strict):
     owners: list[Owner] | None = None
     tags: Tags | None = None
     key_prefix: list[KeyPart] = Field(
-        [],
+        default=[],
         description="Prepended to this group's asset keys: tells apart two groups that land "
         "tables of the same destination schema and name.",
     )
-    members: list[Member] | None = Field(None, description="Users and teams, destination roles.")
-    log_service: Name | None = Field(None, description="The name of an account log service.")
+    members: list[Member] | None = Field(
+        default=None, description="Users and teams, destination roles."
+    )
+    log_service: Name | None = Field(
+        default=None, description="The name of an account log service."
+    )
 
 
 class EstateFile(Strict):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -113,7 +113,7 @@ _PATTERN_NAMES = {
 }
 
 
-def _expected(error: dict[str, Any]) -> str | None:
+def _expected(error: Mapping[str, Any]) -> str | None:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind in ("literal_error", "enum"):
@@ -129,7 +129,7 @@ def _expected(error: dict[str, Any]) -> str | None:
     return None
 
 
-def _options(error: dict[str, Any]) -> list[str]:
+def _options(error: Mapping[str, Any]) -> list[str]:
     """The allowed values of a literal or enum error, parsed from pydantic's context."""
     expected = str((error.get("ctx") or {}).get("expected", ""))
     return [part.strip(" '") for part in expected.replace(" or ", ", ").split(",")]

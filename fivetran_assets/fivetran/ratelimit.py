@@ -118,7 +118,7 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        scale, margin = budget.time_scale, budget.margin_seconds
+        scale, margin = budget.time_scale, budget.margin_seconds or 0.0
         self._requests = _Window(budget.requests_per_hour, HOUR / scale + margin)
         self._creates = (
             _Window(budget.creates_per_minute, MINUTE / scale + margin),

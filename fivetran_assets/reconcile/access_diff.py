@@ -295,8 +295,8 @@ def _log_service(
     where = f"account.log_services[{index}]"
     target = AccessTarget(spec, group=group, where=where)
     plain, secrets = split_secrets(spec.config)
-    existing = live.log_services.get(group_id or "")
-    fingerprint_id = log_fingerprint_id(group_id) if existing else None
+    existing = live.log_services.get(group_id) if group_id else None
+    fingerprint_id = log_fingerprint_id(group_id) if existing and group_id else None
     if existing is None or existing.service != spec.service:
         fields = [FieldDiff("service", existing.service if existing else None, spec.service)]
         fields += [FieldDiff(f"config.{p}", None, v) for p, v in sorted(plain.items())]

@@ -17,6 +17,7 @@ from typing import Any
 from fivetran_assets.estate.estate import Estate
 from fivetran_assets.fivetran.access import Certificate, LogService, Membership, Role, Team, User
 from fivetran_assets.fivetran.client import FivetranClient
+from fivetran_assets.fivetran.resources.access import Principal, Target
 
 # (principal kind, principal id, target kind) -> memberships
 MembershipKey = tuple[str, str, str]
@@ -31,7 +32,7 @@ class Declared:
     roles: bool = False
     users: bool = False
     teams: bool = False
-    member_targets: frozenset[str] = frozenset()  # "group", "connection"
+    member_targets: frozenset[Target] = frozenset()
     log_services: bool = False
 
     @property
@@ -50,7 +51,7 @@ class Declared:
         users_declared = (
             account.users is not None or teams_declared or group_members or connection_members
         )
-        targets = {"group"} if group_members else set()
+        targets: set[Target] = {"group"} if group_members else set()
         if connection_members:
             targets.add("connection")
         return cls(
@@ -122,11 +123,17 @@ def read_access(
         team_members_f = {
             t.id: pool.submit(lambda t=t: tuple(client.list_team_users(t.id))) for t in teams
         }
+
+        def memberships(principal: Principal, pid: str, target: Target) -> tuple[Membership, ...]:
+            return tuple(client.list_memberships(principal, pid, target))
+
+        principals: tuple[tuple[Principal, list[str]], ...] = (
+            ("user", [u.id for u in users]),
+            ("team", [t.id for t in teams]),
+        )
         memberships_f = {
-            (principal, pid, target): pool.submit(
-                lambda p=principal, i=pid, g=target: tuple(client.list_memberships(p, i, g))
-            )
-            for principal, ids in (("user", [u.id for u in users]), ("team", [t.id for t in teams]))
+            (principal, pid, target): pool.submit(memberships, principal, pid, target)
+            for principal, ids in principals
             for pid in ids
             for target in sorted(declared.member_targets)
         }

@@ -146,7 +146,9 @@ def build_tasks(
         for name, pair in pairs.items():
             tid = _task_id(Kind.CONNECTION, group, name)
             change, schema = pair.get(Kind.CONNECTION), pair.get(Kind.SCHEMA_CONFIG)
-            label = _label(change or schema)
+            first = change or schema
+            assert first is not None  # a pair holds at least one of the two
+            label = _label(first)
             after = dest_dep + hooks
             if ops.creates_connection(change):
                 create_id = f"create {tid}"

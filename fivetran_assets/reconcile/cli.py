@@ -22,9 +22,14 @@ from fivetran_assets.durations import Duration
 EXIT_CLEAN = 0
 EXIT_ERROR = 1
 EXIT_PENDING = 2
+AFTER_APPLY = "fivetran_assets.after_apply"
+"""Key, in the root click context's `meta`, of `hook(config, estate, client) -> lines to print`
+run after an apply that changed the estate. The top-level CLI sets it (the Dagster face
+refreshes its component's state); this layer imports no Dagster. Without it, apply writes the
+snapshot file."""
 
 
-def _reconciler(config: str, *, workers: int | None = None) -> Any:
+def _reconciler(config: str, *, workers: int | None = None, snapshot: bool = True) -> Any:
     """Load the estate (no API call), then build the client and the reconciler."""
     from fivetran_assets.estate import EstateError, load_estate
     from fivetran_assets.estate.connect import client_for
@@ -36,7 +41,11 @@ def _reconciler(config: str, *, workers: int | None = None) -> Any:
         estate = load_estate(config)
         environment = command_environment(estate)
         return Reconciler(
-            estate, client_for(estate, environment), environment=environment, workers=workers
+            estate,
+            client_for(estate, environment),
+            environment=environment,
+            workers=workers,
+            refresh_snapshot=snapshot,
         )
     except MissingCredentialsError as exc:
         raise click.ClickException(str(exc)) from None
@@ -144,8 +153,9 @@ def apply(config: str, yes: bool, prune: bool, allow_destructive: bool, lock_tim
         who = holder.describe() if holder else "another process"
         console.print(f"Waiting up to {lock_timeout} for the apply lock, held by {who}...")
 
+    after_apply = click.get_current_context().find_root().meta.get(AFTER_APPLY)
     try:
-        reconciler = _reconciler(config)
+        reconciler = _reconciler(config, snapshot=after_apply is None)
         with reconciler.lock(timeout=lock_timeout, on_wait=waiting):
             report = _plan_and_apply(console, reconciler, yes, prune, allow_destructive)
     except click.ClickException as exc:
@@ -161,6 +171,9 @@ def apply(config: str, yes: bool, prune: bool, allow_destructive: bool, lock_tim
     console.print(report.describe(), style="bold green" if report.ok else "bold red")
     if report.verification is not None and not report.verified:
         _print_plan(console, report.verification)
+    if report.ok and after_apply is not None:
+        for line in after_apply(config, reconciler.estate, reconciler.client):
+            console.print(line, markup=False)
     sys.exit(EXIT_CLEAN if report.ok else EXIT_ERROR)
 
 

@@ -226,7 +226,7 @@ def write_snapshot_if_available(
     view until `fivetran-assets refresh`.
     """
     try:
-        write_snapshot(client=client, estate=estate, **({"path": path} if path else {}))
+        write_snapshot(client, estate, path)
     except Exception as exc:
         logger.warning("snapshot not refreshed (run `fivetran-assets refresh`): %s", exc)
         return False

@@ -14,18 +14,23 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from fivetran_assets.snapshot.store import ModelSnapshot, SnapshotError
 
+if TYPE_CHECKING:
+    from fivetran_assets.estate import Estate, Group
 
-def project_dir(estate: Any, group: Any) -> Path:
+
+def project_dir(estate: Estate, group: Group) -> Path:
     """The local dbt project of a group's transformation project (path or file:// URL)."""
     from fivetran_assets.estate import resolve, reveal
 
     project = group.transformation_project
+    if project is None:
+        raise SnapshotError(f"{group.path}: no transformation_project to read models from")
     url = reveal(resolve(project.git_remote_url, estate.environment(), where=group.path))
     if "://" in url and not url.startswith("file://"):
         raise SnapshotError(
@@ -36,8 +41,10 @@ def project_dir(estate: Any, group: Any) -> Path:
     return base / project.folder_path if project.folder_path else base
 
 
-def parse_dbt_models(estate: Any, group: Any, *, timeout: float = 300) -> list[ModelSnapshot]:
+def parse_dbt_models(estate: Estate, group: Group, *, timeout: float = 300) -> list[ModelSnapshot]:
     project = group.transformation_project
+    if project is None:
+        return []
     return parse_project(
         project_dir(estate, group), default_schema=project.default_schema, timeout=timeout
     )
@@ -45,6 +52,10 @@ def parse_dbt_models(estate: Any, group: Any, *, timeout: float = 300) -> list[M
 
 def parse_project(path: Path, *, default_schema: str, timeout: float = 300) -> list[ModelSnapshot]:
     """Run `dbt parse` on the project at `path` and read its models from the manifest."""
+    from fivetran_assets.extras import has_local, missing_message
+
+    if not has_local("dbt.cli.main", "dbt.adapters.duckdb"):
+        raise SnapshotError(missing_message("dbt-core and dbt-duckdb", f"`dbt parse` of {path}"))
     project_file = path / "dbt_project.yml"
     if not project_file.is_file():
         raise SnapshotError(f"{path}: no dbt_project.yml (is git_remote_url right?)")

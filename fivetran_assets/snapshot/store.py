@@ -24,7 +24,12 @@ from datetime import UTC, datetime
 from functools import cached_property
 from itertools import repeat
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from fivetran_assets.estate import Estate
+    from fivetran_assets.fivetran.client import FivetranClient
+    from fivetran_assets.fivetran.models import Connection
 
 log = logging.getLogger("fivetran_assets.snapshot")
 
@@ -377,7 +382,9 @@ def _destination_schema(prefix: str, schema: Any) -> str:
     return name if name.startswith(f"{prefix}_") else f"{prefix}_{name}"
 
 
-def _connection_snapshot(client: Any, group: str, conn: Any) -> ConnectionSnapshot:
+def _connection_snapshot(
+    client: FivetranClient, group: str, conn: Connection
+) -> ConnectionSnapshot:
     """`GET /v1/connections/{id}/schemas`: enabled tables, enabled columns, hashed marked."""
     config = client.get_schema_config(conn.id)
     tables: list[TableSnapshot] = []
@@ -446,8 +453,8 @@ def _with_types(conn: ConnectionSnapshot, stats: dict[tuple[str, str], Any]) -> 
 
 
 def write_snapshot(
-    client: Any,
-    estate: Any,
+    client: FivetranClient,
+    estate: Estate,
     path: str | Path | None = None,
     *,
     dbt: bool = True,

@@ -74,7 +74,12 @@ class DuckDBWarehouse:
     lock_retry_seconds: float = 10.0
 
     def _connect(self) -> Any:
-        import duckdb
+        from fivetran_assets.extras import MissingExtra, require_local
+
+        try:
+            duckdb = require_local("duckdb", "reading a DuckDB warehouse")
+        except MissingExtra as exc:
+            raise WarehouseError(str(exc)) from None
 
         deadline = time.monotonic() + self.lock_retry_seconds
         while True:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 import click
 from rich.console import Console
 
+from fivetran_assets.extras import MissingExtra
 from fivetran_assets.stack.credentials import (
     CredentialsError,
     load_or_create_credentials,
@@ -30,7 +31,14 @@ from fivetran_assets.stack.services import (
 )
 from fivetran_assets.stack.settings import StackConfigError, StackSettings
 
-_EXPECTED = (StackConfigError, CredentialsError, PortBusyError, ServiceError, DemoError)
+_EXPECTED = (
+    StackConfigError,
+    CredentialsError,
+    PortBusyError,
+    ServiceError,
+    DemoError,
+    MissingExtra,
+)
 
 
 def preflight(manager: ServiceManager, specs: Sequence[ServiceSpec]) -> None:
@@ -60,6 +68,10 @@ def start_services(manager: ServiceManager, specs: Sequence[ServiceSpec], consol
 
 
 def _prepare(console: Console) -> tuple[StackSettings, dict[str, str], ServiceManager, list]:
+    from fivetran_assets.extras import require_local
+
+    for module in ("duckdb", "pyarrow", "dagster_webserver"):
+        require_local(module, "the local stack (demo, dev)")
     settings = StackSettings.from_env()
     creds = load_or_create_credentials(settings.state_dir)
     env = stack_env(settings, creds)
@@ -106,7 +118,7 @@ def demo(departments: int, rows: int) -> None:
 
 @click.command()
 def dev() -> None:
-    """Start the local stack and `dagster dev` (webserver and daemon); Ctrl-C stops all.
+    """Start the local stack and `dg dev` (webserver and daemon); Ctrl-C stops all.
 
     Dagster's output goes to .state/logs/dagster.log; the terminal shows its warnings and errors.
     """
@@ -118,7 +130,7 @@ def dev() -> None:
         start_services(manager, specs, console)
         log = manager.log_path(dagster.name)
         follower = LogFollower(log, offset=log_size(log), show=_show_dagster_line(console))
-        with console.status(f"starting dagster dev on {settings.dagster_url} (loading code)"):
+        with console.status(f"starting dg dev on {settings.dagster_url} (loading code)"):
             started = manager.start(dagster)
     except _EXPECTED as exc:
         raise click.ClickException(str(exc)) from None
@@ -126,7 +138,7 @@ def dev() -> None:
     console.print(f"\n[bold green]Dagster UI: {settings.dagster_url}[/]  (Ctrl-C stops everything)")
     console.print(f"Dagster's warnings and errors show here; its full log is {log}", soft_wrap=True)
     if started.process is None:
-        console.print(f"dagster dev was already running (pid {started.record.pid}).")
+        console.print(f"dg dev was already running (pid {started.record.pid}).")
         return
     code = 0
     for number in (signal.SIGTERM, signal.SIGHUP):
@@ -135,7 +147,7 @@ def dev() -> None:
     try:
         follower.follow(lambda: process.poll() is None)
         code = process.returncode
-        console.print(f"dagster dev exited with code {code}; stopping the stack")
+        console.print(f"dg dev exited with code {code}; stopping the stack")
     except KeyboardInterrupt:
         console.print("\nstopping…")
     _report(console, manager.stop_all(order=STOP_ORDER))

@@ -1,6 +1,6 @@
-"""What `make dev` shows of `dagster dev`'s output: warnings and errors, not routine.
+"""What `make dev` shows of `dg dev`'s output: warnings and errors, not routine.
 
-`dagster dev` writes everything (the daemon's sensor checks every few seconds, the webserver's
+`dg dev` writes everything (the daemon's sensor checks every few seconds, the webserver's
 start) to `.state/logs/dagster.log`; the terminal gets only the records at WARNING and above,
 with their continuation lines (a traceback, a multi-line message), and Python warnings other
 than Dagster's API lifecycle notes (superseded, beta, preview), which a user of this project

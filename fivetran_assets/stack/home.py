@@ -1,11 +1,10 @@
 """The project's persistent local Dagster instance: `<project>/.dagster_home/dagster.yaml`.
 
 `demo` and `dev` share it, so runs the demo made show up in `dagster dev` afterwards. Storage is
-Dagster's default SQLite under the home; the run queue mirrors production's limits (one
-provisioning run at a time, a bound on concurrent sync runs) so local behaviour matches
-`deploy/dagster.yaml`. No default pool limit: runs started outside the daemon (the demo's
-`dagster job execute`) would wait forever on a slot a killed run left claimed. A dagster.yaml
-the user wrote (without our marker line) is left alone.
+Dagster's default SQLite under the home; the run queue mirrors production's (one provisioning
+run at a time) so local behaviour matches `deploy/dagster.yaml`. No default pool limit: runs
+started outside the daemon (the demo's `dagster job execute`) would wait forever on a slot a
+killed run left claimed. A dagster.yaml the user wrote (without our marker line) is left alone.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from pathlib import Path
 
 MARKER = "# Written by fivetran-assets (stack/home.py); remove this line to keep your edits."
 PROVISION_TAG = "fivetran_assets/provision"
-SYNC_TAG = "fivetran_assets/sync"
 
 LOCAL_DAGSTER_YAML = f"""{MARKER}
 # The local instance for `fivetran-assets demo` and `dev`: SQLite storage in this folder.
@@ -27,8 +25,6 @@ concurrency:
     tag_concurrency_limits:
       - key: {PROVISION_TAG}
         limit: 1
-      - key: {SYNC_TAG}
-        limit: 4
 
 run_monitoring:
   enabled: true

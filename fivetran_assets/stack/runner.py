@@ -155,12 +155,13 @@ def _int(value: float | None) -> int | None:
 
 
 def _rows(done: Materialized) -> str:
-    """` (5 synced, 1,005 in table)` for a synced table, ` (4,000 rows)` for a model."""
+    """` (5 synced, 1,005 total)` for a synced table (this run's rows, then the table's), and
+    ` (4,000 rows)` for a model."""
     if done.row_count is None:
         return ""
     if done.rows_synced is None:
         return f" ({done.row_count:,} {'row' if done.row_count == 1 else 'rows'})"
-    return f" ({done.rows_synced:,} synced, {done.row_count:,} in table)"
+    return f" ({done.rows_synced:,} synced, {done.row_count:,} total)"
 
 
 def execute_job(
@@ -212,12 +213,16 @@ def execute_job(
             stderr=subprocess.STDOUT,
         )
     try:
-        with console.status(f"[bold]{job_name}[/]: loading the code location", spinner="dots"):
+        with console.status(
+            f"[bold]{job_name}[/]: loading the code location", spinner="dots"
+        ) as status:
             while True:
                 finished = process.poll() is not None
                 if run_id is None:
                     runs = instance.get_runs(filters=RunsFilter(tags={INVOCATION_TAG: token}))
                     run_id = runs[0].run_id if runs else None
+                    if run_id is not None:
+                        status.update(f"[bold]{job_name}[/]: run {run_id[:8]}")
                 if run_id is not None:
                     conn = instance.get_records_for_run(run_id, cursor=cursor)
                     for record in conn.records:

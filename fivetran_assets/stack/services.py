@@ -1,4 +1,4 @@
-"""The stack's services (local Fivetran, receiver, `dagster dev`) and the demo data they need."""
+"""The stack's services (local Fivetran, receiver, `dg dev`) and the demo data they need."""
 
 from __future__ import annotations
 
@@ -33,9 +33,13 @@ def cli_argv() -> tuple[str, ...]:
     return (sys.executable, "-c", "from fivetran_assets.cli import main; main()")
 
 
-def dagster_argv() -> tuple[str, ...]:
+def dev_argv() -> tuple[str, ...]:
+    """`dg dev` (dagster-dg-cli, the dev extra), else `dagster dev`, which dg supersedes: with
+    `-w` both start the same webserver and daemon over the same workspace."""
+    if _bin("dg").exists():
+        return (str(_bin("dg")), "dev")
     script = _bin("dagster")
-    return (str(script),) if script.exists() else (sys.executable, "-m", "dagster")
+    return (str(script), "dev") if script.exists() else (sys.executable, "-m", "dagster", "dev")
 
 
 def emulator_spec(
@@ -95,13 +99,12 @@ def dagster_dev_spec(
     workspace: Path | None = None,
     cwd: Path | None = None,
 ) -> ServiceSpec:
-    """`dagster dev` (webserver and daemon) on `workspace` (default: the project's)."""
+    """`dg dev` (webserver and daemon) on `workspace` (default: the project's)."""
     return ServiceSpec(
         name=DAGSTER,
-        title="dagster dev",
+        title="dg dev",
         argv=(
-            *dagster_argv(),
-            "dev",
+            *dev_argv(),
             "-w",
             str(workspace or settings.project_root / "workspace.yaml"),
             "-h",

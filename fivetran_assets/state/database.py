@@ -209,7 +209,10 @@ class Database:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement (`?` placeholders); returns the driver's cursor."""
         try:
-            return self._conn.execute(self._sql(sql), tuple(params))
+            values: tuple[Any, ...] | None = tuple(params)
+            if not values and self.dialect is Dialect.POSTGRES:
+                values = None  # no parameters: psycopg leaves a literal % alone
+            return self._conn.execute(self._sql(sql), values)
         except Exception as exc:
             if self.is_unavailable(exc):
                 raise self.unavailable(exc, "database error on") from exc

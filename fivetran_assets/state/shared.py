@@ -3,7 +3,8 @@
 `StateLocation` is the rule: `$FIVETRAN_ASSETS_RATE_STATE`, else the estate's
 `account.rate_state`, names a database (PostgreSQL in a deployment); without one, a SQLite file
 `state.sqlite` in the state folder (`$FIVETRAN_ASSETS_STATE_DIR`, else `<project>/.state`). It
-holds the rate budget's spends and pauses, secret fingerprints and the apply lock's holder;
+holds the rate budget's spends and pauses, secret fingerprints, the apply lock's holder and,
+when `dagster.yaml` says so, Dagster's definitions state (`dagster.defs_state`);
 the lock itself is a PostgreSQL advisory lock on a database, an OS file lock in the state folder
 otherwise.
 
@@ -100,9 +101,18 @@ def _v2(db: Database) -> None:
     )
 
 
+def _v3(db: Database) -> None:
+    blob = "BLOB" if db.dialect is Dialect.SQLITE else "BYTEA"
+    db.execute(
+        "CREATE TABLE defs_state (key TEXT NOT NULL, version TEXT NOT NULL,"
+        f" body {blob} NOT NULL, stored_at {_real(db)} NOT NULL, PRIMARY KEY (key, version))"
+    )
+
+
 MIGRATIONS = (
     Migration(1, "rate budget, secret fingerprints, apply lock holders", _v1),
     Migration(2, "spends counted from their answer; a running count per window", _v2),
+    Migration(3, "Dagster definitions state (dagster.defs_state)", _v3),
 )
 
 

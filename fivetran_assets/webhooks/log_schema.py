@@ -2,20 +2,22 @@
 
 Version 1 is the first wave's SQLite table (`events`, ids from AUTOINCREMENT). Version 2 adds
 what the listing shows (the group, how many times Fivetran delivered an event) and a one-row
-`event_log_head` holding the last id given out. Every writer assigns ids from that row inside
-its transaction, holding the row's lock, so on PostgreSQL with several receivers ids still grow
-in commit order: a sensor that has read up to id N can never later find an event below N. On
-SQLite the write transaction's file lock gives the same order.
+`event_log_head` holding the last id given out. On SQLite the writer assigns ids from that row
+inside its write transaction, which holds the file's lock, so ids grow in commit order: a
+sensor that has read up to id N can never later find an event below N. Version 3 gives
+PostgreSQL a sequence instead, so several receivers commit at once; `log_postgres` keeps the
+same promise for readers there.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from fivetran_assets.state.database import Database, Dialect
 from fivetran_assets.state.migrations import Migration, ensure_schema
+from fivetran_assets.webhooks import log_postgres
 from fivetran_assets.webhooks.events import WebhookEvent
 
 COMPONENT = "webhook_event_log"
@@ -75,9 +77,15 @@ def _group(raw_body: bytes) -> str | None:
     return str(value) if value is not None else None
 
 
+def _v3(db: Database) -> None:
+    if db.dialect is Dialect.POSTGRES:
+        log_postgres.create_sequence(db)
+
+
 MIGRATIONS = (
     Migration(1, "events, deduplicated by Fivetran's event identity", _v1),
     Migration(2, "group, delivery count and a transactional head id", _v2),
+    Migration(3, "PostgreSQL: ids from a sequence, receivers commit concurrently", _v3),
 )
 LATEST = MIGRATIONS[-1].version
 
@@ -108,21 +116,53 @@ class Stored(NamedTuple):
     duplicate: bool
 
 
-def store_batch(db: Database, batch: Sequence[Incoming]) -> list[Stored]:
-    """Store `batch` in one transaction: new events get the next ids, redeliveries count up.
+def _row(item: Incoming, row_id: int | None) -> list[Any]:
+    event = item.event
+    return [
+        row_id, item.received_at, str(event.event), event.connector_id, event.sync_id,
+        event.created.isoformat(), event.dedupe_key, item.raw_body, event.group_id, 1,
+        item.received_at,
+    ]  # fmt: skip
 
-    The head row is locked first (`FOR UPDATE`; SQLite's write transaction locks the file), so
-    writers in other processes wait here and the dedupe check below cannot race an insert. On
-    PostgreSQL the statements are pipelined: one round trip to take the lock and read, one to
-    write and commit, so another receiver waits for little more than the commit.
-    """
-    lock = " FOR UPDATE" if db.dialect is Dialect.POSTGRES else ""
+
+def store_batch(db: Database, batch: Sequence[Incoming]) -> list[Stored]:
+    """Store `batch` in one transaction: new events get the next ids, redeliveries count up."""
+    if db.dialect is Dialect.POSTGRES:
+        return _store_postgres(db, batch)
+    return _store_sqlite(db, batch)
+
+
+def _store_postgres(db: Database, batch: Sequence[Incoming]) -> list[Stored]:
+    """One row per dedupe key (its deliveries counted in the batch), stored concurrently with
+    other receivers (`log_postgres`); an item is a duplicate when its event was stored before
+    or earlier in the batch."""
+    rows: dict[str, list[Any]] = {}
+    for item in batch:
+        key = item.event.dedupe_key
+        if key in rows:
+            rows[key][-2] += 1  # deliveries
+            rows[key][-1] = item.received_at
+        else:
+            rows[key] = _row(item, None)
+    stored = log_postgres.store(db, list(rows.values()))
+    seen: set[str] = set()
+    results = []
+    for item in batch:
+        key = item.event.dedupe_key
+        row_id, deliveries = stored[key]
+        results.append(Stored(row_id, key in seen or deliveries > rows[key][-2]))
+        seen.add(key)
+    return results
+
+
+def _store_sqlite(db: Database, batch: Sequence[Incoming]) -> list[Stored]:
+    """New events get ids from the head row, read inside the write transaction (SQLite's
+    `BEGIN IMMEDIATE` locks the file, so no other writer runs meanwhile)."""
     keys = list(dict.fromkeys(item.event.dedupe_key for item in batch))
     marks = ",".join("?" * len(keys))
-    with db.pipeline(), db.transaction():
-        head_row = db.execute(f"SELECT last_id FROM event_log_head WHERE id = 1{lock}")
+    with db.transaction():
+        head = int(db.scalar("SELECT last_id FROM event_log_head WHERE id = 1"))
         found = db.execute(f"SELECT dedupe_key, id FROM events WHERE dedupe_key IN ({marks})", keys)
-        head = int(head_row.fetchone()[0])
         known = {key: (row_id, True) for key, row_id in found.fetchall()}
         fresh: dict[str, list] = {}
         repeats: dict[int, list] = {}
@@ -142,11 +182,7 @@ def store_batch(db: Database, batch: Sequence[Incoming]) -> list[Stored]:
                 continue
             head += 1
             known[key] = (head, False)
-            event = item.event
-            fresh[key] = [
-                head, item.received_at, str(event.event), event.connector_id, event.sync_id,
-                event.created.isoformat(), key, item.raw_body, event.group_id, 1, item.received_at,
-            ]  # fmt: skip
+            fresh[key] = _row(item, head)
             results.append(Stored(head, False))
         db.executemany(
             "INSERT INTO events (id, received_at, event, connector_id, sync_id, created,"
@@ -164,5 +200,8 @@ def store_batch(db: Database, batch: Sequence[Incoming]) -> list[Stored]:
 
 
 def head(db: Database) -> int:
-    """The last id given out (0 if none); it never goes back, even when events are pruned."""
+    """The highest id a reader may go up to (0 if none): every event at or below it is
+    committed. It never goes back, even when events are pruned."""
+    if db.dialect is Dialect.POSTGRES:
+        return log_postgres.safe_head(db)
     return int(db.scalar("SELECT last_id FROM event_log_head WHERE id = 1") or 0)

@@ -101,20 +101,25 @@ def _view(limit: int | None) -> tuple[EstateView, Snapshot]:
     return EstateView(connections=conns, sync_pool_limit=limit), snapshot
 
 
-def test_sync_jobs_and_schedules_carry_the_sync_run_tag() -> None:
-    from fivetran_assets.dagster.automation import SYNC_RUN_TAG
-    from fivetran_assets.stack.home import LOCAL_DAGSTER_YAML, SYNC_TAG
+def test_syncs_are_bounded_by_their_pool_alone() -> None:
+    """One mechanism: the `fivetran_syncs` pool on every connection asset; no run tag for the
+    run queue, no executor tag limits, and no op writes the instance's pool limits."""
+    from fivetran_assets.dagster.provision import PROVISIONING_POOL, provision_fivetran
 
     view, snapshot = _view(limit=2)
     defs = build_fivetran_definitions(view, snapshot, resources=default_resources(view))
+    assets = [a for a in defs.assets or () if isinstance(a, dg.AssetsDefinition)]
+    assert assets and {a.op.pool for a in assets} == {SYNC_POOL}
     for name in ("sync_all", "pipeline", "group_g"):
-        assert defs.resolve_job_def(name).tags.get(SYNC_RUN_TAG) == "true", name
-    assert SYNC_RUN_TAG not in defs.resolve_job_def("transform_all").tags
+        job = defs.resolve_job_def(name)
+        assert not [t for t in job.tags if t.startswith("fivetran_assets/")], name
+        config = job.executor_def.config_schema.resolve_config({}).value["config"]
+        assert not config.get("tag_concurrency_limits"), name
     (schedule,) = defs.schedules or ()
-    assert schedule.tags.get(SYNC_RUN_TAG) == "true"
-    # the tag the instances limit is the one the jobs carry
-    assert SYNC_TAG == SYNC_RUN_TAG and f"key: {SYNC_RUN_TAG}" in LOCAL_DAGSTER_YAML
-    assert SYNC_RUN_TAG in (ROOT / "deploy" / "dagster.yaml").read_text()
+    assert not schedule.tags
+    assert {node.definition.pool for node in provision_fivetran.nodes} == {PROVISIONING_POOL}
+    source = (ROOT / "fivetran_assets" / "dagster").rglob("*.py")
+    assert not any("set_concurrency_slots" in p.read_text() for p in source)
 
 
 def test_executor_runs_at_most_max_concurrent_syncs_steps() -> None:
@@ -180,20 +185,6 @@ def test_duckdb_open_with_another_configuration_is_waited_out(tmp_path: Path) ->
     threading.Timer(0.5, writer.close).start()
     stats = DuckDBWarehouse(path=str(path), lock_retry_seconds=10).describe([("main", "t")])
     assert stats[("main", "t")].row_count == 1
-
-
-def test_apply_gives_the_sync_pool_the_estates_limit(tmp_path: Path) -> None:
-    from fivetran_assets.dagster.provision import _apply_sync_pool
-
-    config = yaml.safe_load((ROOT / "config" / "fivetran.yaml").read_text())
-    config["dagster"]["max_concurrent_syncs"] = 3
-    folder = tmp_path / "config"
-    folder.mkdir()
-    (folder / "fivetran.yaml").write_text(yaml.safe_dump(config))
-    (tmp_path / "home").mkdir()
-    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
-        _apply_sync_pool(dg.build_op_context(instance=instance), str(folder))
-        assert instance.event_log_storage.get_concurrency_info(SYNC_POOL).slot_count == 3
 
 
 def test_first_look_is_timed_from_a_webhook_recorded_fivetran_sync() -> None:

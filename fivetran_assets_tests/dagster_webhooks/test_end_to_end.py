@@ -16,11 +16,9 @@ import pytest
 
 from fivetran_assets.dagster.sensors import build_polling_sensor
 from fivetran_assets.dagster.webhook_handler import WebhookCursor
-from fivetran_assets.dagster.webhook_schema import snapshot_refresher
 from fivetran_assets.dagster.webhook_sensor import build_webhook_sensor
-from fivetran_assets.snapshot.store import read_snapshot
 from fivetran_assets.webhooks import EventName
-from fivetran_assets_tests.dagster_webhooks.estate import Ticker, latest
+from fivetran_assets_tests.dagster_webhooks.estate import Ticker, latest, refresh_job
 from fivetran_assets_tests.dagster_webhooks.live import Live, live_estate
 
 AUTO = ("sales", "marketing")
@@ -84,20 +82,18 @@ def test_fivetran_run_syncs_are_recorded_and_integrated_run_requested(live: Live
     assert not polled.asset_events, polled.skip_reason
 
 
-def test_edit_connector_refreshes_the_snapshot_with_row_counts_after(
-    live: Live, tmp_path: Path
-) -> None:
-    """Quiet estate (nothing syncs): an edit refreshes the real snapshot; a sync recorded now
-    carries the warehouse's row counts."""
+def test_edit_connector_requests_a_state_refresh_and_row_counts_follow(live: Live) -> None:
+    """Quiet estate (nothing syncs): an edit requests the state refresh run; a sync recorded
+    now carries the warehouse's row counts."""
     live.schedule_by_fivetran(*AUTO, paused=True)  # quiet whatever ran before (or did not)
     live.wait_idle(*AUTO)
     conns, transforms = live.assets()
-    refreshed = tmp_path / "refreshed-snapshot.json"
     sensor = build_webhook_sensor(
         conns,
         transforms,
         event_log=live.receiver.log.url,
-        refresh=snapshot_refresher(live.estate, refreshed),
+        refresh_job=refresh_job,
+        request_integrated_runs=False,
         start_from_latest=True,
     )
     t = Ticker(sensor, dg.DagsterInstance.ephemeral(), live.resources())
@@ -107,12 +103,12 @@ def test_edit_connector_refreshes_the_snapshot_with_row_counts_after(
     live.client.sync_connection(sales)
     live.wait_idle("sales")
     key = dg.AssetKey(["sales_main", "employees"])
+    requested: list[dg.RunRequest] = []
     deadline = time.monotonic() + 10
-    while latest(t.instance, key) is None and time.monotonic() < deadline:
-        t.tick()
+    while (latest(t.instance, key) is None or not requested) and time.monotonic() < deadline:
+        requested += [r for r in t.tick().run_requests if r.job_name == refresh_job.name]
         time.sleep(0.2)
-    snapshot = read_snapshot(refreshed)
-    assert snapshot is not None and snapshot.connection("departments", "sales") is not None
+    assert requested, "the edit requested no state refresh"
     meta = latest(t.instance, key)
     assert meta is not None
     assert meta["dagster/row_count"] == _count(live.warehouse, "sales_main", "employees") > 0
@@ -157,7 +153,7 @@ def test_webhook_definitions_merge_with_the_fivetran_definitions(live: Live) -> 
         live.view, live.snapshot, resources=live.resources(), checks=False
     )
     webhook_defs = build_webhook_definitions(
-        live.view, live.snapshot, event_log=live.receiver.log.url, estate=live.estate
+        live.view, live.snapshot, event_log=live.receiver.log.url
     )
     merged = dg.Definitions.merge(fivetran_defs, webhook_defs)
     dg.Definitions.validate_loadable(merged)

@@ -20,6 +20,7 @@ from fivetran_assets_tests.dagster_webhooks.estate import (
     key,
     latest,
     materializations,
+    refresh_job,
     resources,
     small_estate,
 )
@@ -170,58 +171,50 @@ def test_failed_transformation_is_observed_with_dbt_message(feed: Feed) -> None:
     assert observation.metadata["fivetran/reason"].value == "dbt: boom"
 
 
-def test_edit_connector_refreshes_the_snapshot(feed: Feed) -> None:
-    calls: list[Any] = []
-    t = ticker(feed, refresh=calls.append)
+def _refreshes(result: dg.SensorResult) -> list[dg.RunRequest]:
+    return [r for r in result.run_requests if r.job_name == "refresh_fivetran_state"]
+
+
+def test_edit_connector_requests_a_state_refresh_run(feed: Feed) -> None:
+    t = ticker(feed, refresh_job=refresh_job, request_integrated_runs=False)
     feed.connection("edit_connector", "c_crm")
     feed.connection("edit_connector", "c_other")  # not ours
-    t.tick()
-    assert len(calls) == 1 and hasattr(calls[0], "get_connection")  # a Fivetran client
+    (request,) = _refreshes(t.tick())
+    assert request.run_key == f"refresh_fivetran_state:{feed.ids[-1]}"  # once per event read
+    assert not _refreshes(t.tick())
 
 
-def test_new_tables_in_the_warehouse_refresh_the_snapshot_once(feed: Feed, tmp_path: Path) -> None:
+def test_a_schema_change_without_a_refresh_job_is_only_logged(feed: Feed) -> None:
+    t = ticker(feed)
+    feed.connection("edit_connector", "c_crm")
+    assert not _refreshes(t.tick())
+
+
+def test_new_tables_in_the_warehouse_request_a_refresh_once(feed: Feed, tmp_path: Path) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema crm_main")
         for table in ("accounts", "deals", "fivetran_audit"):
             con.execute(f"create table crm_main.{table} (id int)")
         con.execute("insert into crm_main.deals values (1), (2), (3)")
-    calls: list[Any] = []
     res = resources(kind="duckdb", path=str(warehouse))
-    t = ticker(feed, refresh=calls.append, resources=res)
+    t = ticker(feed, refresh_job=refresh_job, request_integrated_runs=False, resources=res)
     feed.sync("c_crm")
-    t.tick()
-    assert calls == [] and latest(t.instance, key("crm_main", "deals"))["dagster/row_count"] == 3
+    assert not _refreshes(t.tick())
+    assert latest(t.instance, key("crm_main", "deals"))["dagster/row_count"] == 3
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create table crm_main.contacts (id int)")
     feed.sync("c_crm")
-    t.tick()
-    assert len(calls) == 1
+    assert len(_refreshes(t.tick())) == 1
     assert WebhookCursor.from_json(t.cursor).reported == {"c_crm": ["crm_main.contacts"]}
     feed.sync("c_crm")
-    t.tick()
-    assert len(calls) == 1  # reported once, not on every sync
+    assert not _refreshes(t.tick())  # reported once, not on every sync
 
 
-def test_refresh_failure_does_not_lose_the_tick_and_is_retried(feed: Feed, tmp_path: Path) -> None:
-    warehouse = tmp_path / "warehouse.duckdb"
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("create schema crm_main")
-        con.execute("create table crm_main.contacts (id int)")
-    calls: list[Any] = []
-
-    def broken(client: Any) -> None:
-        calls.append(client)
-        raise RuntimeError("API down")
-
-    t = ticker(feed, refresh=broken, resources=resources(kind="duckdb", path=str(warehouse)))
-    feed.connection("edit_connector", "c_crm")
-    feed.sync("c_crm")
-    assert len(t.tick().asset_events) == 2
-    assert WebhookCursor.from_json(t.cursor).reported == {}
-    feed.sync("c_crm")
-    t.tick()
-    assert len(calls) == 2  # the new table is reported again after the failed refresh
+def test_a_sensor_cannot_both_request_models_and_a_refresh_job() -> None:
+    conns, transforms = small_estate()
+    with pytest.raises(ValueError, match="not both"):
+        build_webhook_sensor(conns, transforms, event_log="x.sqlite", refresh_job=refresh_job)
 
 
 def test_start_from_latest_skips_history(feed: Feed) -> None:

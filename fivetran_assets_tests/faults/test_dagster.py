@@ -93,9 +93,24 @@ def _resources(live: Live) -> dict[str, Any]:
     return live.resources(warehouse=False, read_timeout=READ_TIMEOUT, max_retries=6)
 
 
-def _outcome(result: dg.ExecuteInProcessResult, runs: int, what: str) -> str:
-    assert runs == 1, f"the {what} was started {runs} times"
+def _materialize_under(
+    fault: str, live: Live, controls: Controls, keys: set[dg.AssetKey], path: str, action: str
+) -> str:
+    """Materialize `keys` with `fault` armed on `path`; the end state, checked.
+
+    Success: each asset materialized once. Failure: a `Failure` that says why. Either way, the
+    `POST ...{action}` that starts the sync or the run was acted on exactly once.
+    """
+    defs = build_fivetran_definitions(live.view, live.snapshot, resources=_resources(live))
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=keys)
+    instance = dg.DagsterInstance.ephemeral()
+    controls.arm(fault, path)
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    what = "sync" if action == "/sync" else "transformation run"
+    started = controls.started("POST", action)
+    assert started == 1, f"the {what} was started {started} times"
     if result.success:
+        assert all(materializations(instance, key) == 1 for key in keys)
         return f"succeeded, 1 {what}"
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = failure.step_failure_data.error.message if failure.step_failure_data else ""
@@ -110,14 +125,8 @@ def test_sync_materialization_under_fault(
     cid = live.connection_ids["engineering"]
     conns, _ = live.assets()
     (ca,) = [c for c in conns if c.connection_id == cid]
-    defs = build_fivetran_definitions(live.view, live.snapshot, resources=_resources(live))
-    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(ca.tables))
-    instance = dg.DagsterInstance.ephemeral()
-    controls.arm(fault, f"/v1/connections/{cid}*")
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
-    outcome = _outcome(result, controls.started("POST", "/sync"), "sync")
-    if result.success:
-        assert all(materializations(instance, key) == 1 for key in ca.tables)
+    path = f"/v1/connections/{cid}*"
+    outcome = _materialize_under(fault, live, controls, set(ca.tables), path, "/sync")
     matrix.record("sync materialization", fault, outcome)
 
 
@@ -131,17 +140,9 @@ def test_transformation_run_under_fault(
     for name, cid in live.connection_ids.items():  # the models read every department
         if live.client.get_connection(cid).succeeded_at is None:
             _fivetran_ran_a_sync(live, name)
-    tid = live.transformation_id
-    _, transforms = live.assets()
-    (ta,) = transforms
-    defs = build_fivetran_definitions(live.view, live.snapshot, resources=_resources(live))
-    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(ta.models))
-    instance = dg.DagsterInstance.ephemeral()
-    controls.arm(fault, f"/v1/transformations/{tid}*")
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
-    outcome = _outcome(result, controls.started("POST", "/run"), "transformation run")
-    if result.success:
-        assert all(materializations(instance, key) == 1 for key in ta.models)
+    _, (ta,) = live.assets()
+    path = f"/v1/transformations/{live.transformation_id}*"
+    outcome = _materialize_under(fault, live, controls, set(ta.models), path, "/run")
     matrix.record("transformation run", fault, outcome)
 
 

@@ -1,8 +1,8 @@
 """Counting hostile inputs and how they were answered, for the figures the README quotes.
 
 Every case is recorded with the status it got and the message a user would read; `Tally.report`
-prints one table row per surface (local Fivetran, receiver, config) and `Tally.assert_clean`
-fails with the cases that were not answered 4xx with a clear message.
+`table` renders one row per surface (local Fivetran, receiver, config) and a total;
+`Tally.assert_clean` fails with the cases that were not answered 4xx with a clear message.
 """
 
 from __future__ import annotations
@@ -60,17 +60,19 @@ class Tally:
             str(self.persisted_invalid),
         )
 
-    def report(self, capsys) -> None:
-        widths = [max(len(c), len(v)) for c, v in zip(COLUMNS, self.row(), strict=True)]
-        lines = [
-            " | ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)),
-            " | ".join(v.ljust(w) for v, w in zip(self.row(), widths, strict=True)),
-        ]
-        with capsys.disabled():
-            print("\n" + "\n".join(lines))
-
     def assert_clean(self) -> None:
         assert not self.unclear, "not answered 4xx with a clear message:\n" + "\n".join(
             self.unclear[:40]
         )
         assert (self.server_errors, self.tracebacks, self.persisted_invalid) == (0, 0, 0)
+
+
+def table(tallies: list[Tally]) -> list[str]:
+    """The tallies as text rows, with a total when there are several."""
+    rows = [t.row() for t in tallies]
+    if len(rows) > 1:
+        sums = [str(sum(int(r[i]) for r in rows)) for i in range(1, len(COLUMNS))]
+        rows.append(("total", *sums))
+    widths = [max(len(r[i]) for r in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
+    line = lambda row: " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))  # noqa: E731
+    return [line(COLUMNS), "-+-".join("-" * w for w in widths), *map(line, rows)]

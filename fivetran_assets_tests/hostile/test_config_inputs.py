@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from fivetran_assets.cli import main
 from fivetran_assets.estate.source import MAX_FILE_BYTES
-from fivetran_assets_tests.hostile.tally import Tally, is_traceback
+from fivetran_assets_tests.hostile.tally import is_traceback
 
 VALID_GROUP = "groups:\n  - name: g\n    destination: {service: duckdb}\n"
 CRON_BANANA = """\
@@ -64,8 +64,8 @@ CASES: list[tuple[str, bytes, str]] = [
 
 
 @pytest.mark.timeout(120)
-def test_hostile_config_files_get_one_clear_message(tmp_path: Path, capsys) -> None:
-    tally = Tally("config files (validate, plan)")
+def test_hostile_config_files_get_one_clear_message(tmp_path: Path, make_tally) -> None:
+    tally = make_tally("config files (validate, plan)")
     runner = CliRunner()
     slowest = 0.0
     for index, (label, content, says) in enumerate(CASES):
@@ -82,6 +82,5 @@ def test_hostile_config_files_get_one_clear_message(tmp_path: Path, capsys) -> N
             if is_traceback(output):
                 status = 500
             tally.record(f"{label} ({command[0]})", status, output, names=(file.name, says))
-    tally.report(capsys)
     tally.assert_clean()
     assert slowest < 30, f"a hostile config took {slowest:.1f} s"

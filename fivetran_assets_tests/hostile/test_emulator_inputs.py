@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,11 +20,9 @@ import requests
 from starlette.routing import Route
 
 from fivetran_assets.emulator.inputs import MAX_BODY
-from fivetran_assets.emulator.ratelimit import RateLimits
 from fivetran_assets.emulator.server import EmulatorServer
 from fivetran_assets.json_policy import InputError, check_value
 from fivetran_assets_tests.emulator.support import Api, make_connection, make_estate, make_source
-from fivetran_assets_tests.hostile.tally import Tally
 
 DEEP = 5000
 BODIES: list[tuple[str, bytes, str | None, str | None]] = [
@@ -47,15 +44,8 @@ BODIES: list[tuple[str, bytes, str | None, str | None]] = [
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmulatorServer]:
-    with EmulatorServer(
-        state_dir=tmp_path / "emulator",
-        api_key="k",
-        api_secret="s",
-        time_scale=60,
-        rate_limits=RateLimits(enabled=False),  # every hostile create is answered, not 429
-    ) as running:
-        yield running
+def server(unlimited_emulator: EmulatorServer) -> EmulatorServer:
+    return unlimited_emulator
 
 
 def _body_routes(server: EmulatorServer) -> list[tuple[str, str]]:
@@ -92,7 +82,7 @@ def _persisted_invalid(state: Path) -> int:
 
 
 def test_hostile_requests_get_clear_4xx_and_persist_nothing(
-    server: EmulatorServer, tmp_path: Path, caplog, capsys
+    server: EmulatorServer, tmp_path: Path, caplog, make_tally
 ) -> None:
     caplog.set_level(logging.WARNING)
     api = Api(server.base_url, server.auth)
@@ -113,7 +103,7 @@ def test_hostile_requests_get_clear_4xx_and_persist_nothing(
         "table": "users",
         "column": "name",
     }
-    tally = Tally("local Fivetran")
+    tally = make_tally("local Fivetran")
     http = requests.Session()
     http.auth = server.auth
     url = server.base_url
@@ -156,7 +146,7 @@ def test_hostile_requests_get_clear_4xx_and_persist_nothing(
     for path in ("/v1/groups/%ED%A0%80", "/v1/connections/" + "a" * 5000, "/v1/groups/..%2F..%2F"):
         answer = http.get(url + path, timeout=30)
         tally.record(f"GET {path[:40]}", answer.status_code, _message(answer))
-    for auth in (("k", "wrong"), None):
+    for auth in ((server.api_key, "wrong"), None):
         for path in ("/v1/groups", "/_local/reset", "/_local/faults", "/_local/requests"):
             method = "POST" if path == "/_local/reset" else "GET"
             answer = requests.request(method, url + path, auth=auth, timeout=30)
@@ -171,7 +161,6 @@ def test_hostile_requests_get_clear_4xx_and_persist_nothing(
     assert http.get(url + "/v1/groups", timeout=30).json()["data"]["items"][0]["name"] == "g"
     tally.persisted_invalid = _persisted_invalid(server.settings.state_dir / "state.sqlite")
     tally.count_logged_tracebacks(caplog.records)
-    tally.report(capsys)
     tally.assert_clean()
 
 

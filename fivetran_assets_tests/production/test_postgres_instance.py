@@ -100,6 +100,8 @@ def deployment(
             "FIVETRAN_ASSETS_CONFIG": str(PROJECT / "config"),
             "FIVETRAN_ASSETS_DEMO_DIR": str(demo),
             "FIVETRAN_ASSETS_STATE_DIR": str(settings.state_dir),
+            # deploy/dagster.yaml keeps the component's state there (the shared state)
+            "FIVETRAN_ASSETS_RATE_STATE": postgres_server.url("dagster_production"),
             "FIVETRAN_WEBHOOK_URL": settings.webhook_url,
             "FIVETRAN_WEBHOOK_SECRET": "production-test-webhook-secret",
         }

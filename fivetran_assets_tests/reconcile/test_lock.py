@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -43,26 +44,33 @@ def test_apply_waits_for_the_lock_then_names_its_holder_while_plan_runs(demo) ->
     assert applied.exit_code == 0, applied.output
 
 
-def test_two_applies_at_once_create_everything_once(demo) -> None:
-    """The race of the first wave (two CI jobs applying at once created the webhook twice):
-    the second waits for the first, then finds nothing to do."""
+def test_two_applies_at_once_create_everything_once(demo, tmp_path: Path) -> None:
+    """The race of the first wave (two CI jobs applying at once created the webhook twice): both
+    are started while the lock is held, so both wait; released, one applies everything, the
+    other then finds nothing to do."""
     command = [str(Path(sys.executable).parent / "fivetran-assets"), "apply", "--yes",
                "--config", str(demo.path)]  # fmt: skip
     env = {**os.environ, **_env(demo)}
-    processes = [
-        subprocess.Popen(
-            command,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=REPO,  # the project root, where the config's relative paths resolve
-        )
-        for _ in range(2)
-    ]
-    outputs = [p.communicate(timeout=240)[0] for p in processes]
+    logs = [tmp_path / f"apply-{n}.log" for n in range(2)]
+    with apply_lock(StateLocation(demo.state_dir), "held-by-this-test", command="a test"):
+        processes = [
+            subprocess.Popen(
+                command,
+                env=env,
+                stdout=log.open("w"),
+                stderr=subprocess.STDOUT,
+                cwd=REPO,  # the project root, where the config's relative paths resolve
+            )
+            for log in logs
+        ]
+        deadline = time.monotonic() + 300
+        while not all("Waiting up to" in log.read_text() for log in logs):
+            assert time.monotonic() < deadline, [log.read_text() for log in logs]
+            time.sleep(0.2)
+    for process in processes:
+        process.wait(timeout=600)
+    outputs = [log.read_text() for log in logs]
     assert [p.returncode for p in processes] == [0, 0], outputs
-    assert sum("Waiting up to" in out for out in outputs) == 1, outputs
     assert sum("Nothing to apply." in out for out in outputs) == 1, outputs
     client = demo.client()
     assert len(list(client.list_webhooks())) == 1

@@ -1,6 +1,6 @@
 """`fivetran-assets dev`: the terminal shows Dagster's warnings and errors, the log keeps all.
 
-The unit tests feed lines as `dagster dev` prints them; the last test runs the real command on a
+The unit tests feed lines as `dg dev` prints them; the last test runs the real command on a
 small workspace whose code warns once on load, and stops it as Ctrl-C would.
 """
 
@@ -135,5 +135,6 @@ def test_dev_shows_warnings_and_keeps_the_daemons_routine_in_the_log(tmp_path: P
     assert "Checking for new runs" not in shown and "Checking for new runs" in full
     assert "Serving dagster-webserver" not in shown
     assert "BetaWarning" not in shown and "SupersessionWarning" not in shown
+    assert "SupersessionWarning" not in full  # `dg dev`: nothing superseded runs
     assert "dagster: stopped" in shown
     assert f"its full log is {log}" in shown

@@ -22,7 +22,7 @@ from fivetran_assets.cli import main
 from fivetran_assets.emulator.server import EmulatorServer
 from fivetran_assets.estate import load_estate
 from fivetran_assets.stack.credentials import load_or_create_credentials
-from fivetran_assets.stack.env import local_stack_variables
+from fivetran_assets.stack.env import complete_environ_for_project, local_stack_variables
 from fivetran_assets.stack.ports import free_port
 from fivetran_assets.stack.settings import StackSettings
 
@@ -45,6 +45,7 @@ UNSET = {
         "FIVETRAN_ASSETS_SNAPSHOT",
         "MY_KEY",
         "MY_SECRET",
+        "FIVETRAN_ASSETS_LOCAL_STACK",  # the suite turns the recorded stack off; these test it
     )
 }
 
@@ -158,3 +159,29 @@ def test_settings_and_exports_follow_the_record(stack: StackSettings) -> None:
     assert f"export FIVETRAN_BASE_URL={stack.emulator_url}\n" in exported
     assert f"export FIVETRAN_WEBHOOK_URL={stack.webhook_url}\n" in exported
     assert f"export DAGSTER_HOME={stack.dagster_home}\n" in exported
+
+
+def test_the_code_location_completes_an_empty_environment(stack: StackSettings) -> None:
+    """What a `dagster` command typed in a new shell loads: the variables its runs read."""
+    environ: dict[str, str] = {}
+    with pytest.MonkeyPatch.context() as patch:
+        for name in UNSET:
+            patch.delenv(name, raising=False)
+        patch.setattr(os, "environ", environ)
+        added = complete_environ_for_project(stack.project_root)
+    assert environ["FIVETRAN_BASE_URL"] == stack.emulator_url
+    assert environ["FIVETRAN_WEBHOOK_URL"] == stack.webhook_url
+    creds = load_or_create_credentials(stack.state_dir)
+    assert environ["FIVETRAN_API_KEY"] == creds.api_key
+    assert set(added) == set(environ)
+    assert "DAGSTER_HOME" not in environ  # the instance is the command's choice
+
+    aimed = {"FIVETRAN_API_KEY": "a-real-key"}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "environ", aimed)
+        assert complete_environ_for_project(stack.project_root) == []
+    assert aimed == {"FIVETRAN_API_KEY": "a-real-key"}
+    assert complete_environ_for_project(stack.project_root.parent) == []  # nothing recorded
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "environ", {"FIVETRAN_ASSETS_LOCAL_STACK": "off"})
+        assert complete_environ_for_project(stack.project_root) == []

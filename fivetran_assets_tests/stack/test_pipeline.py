@@ -126,7 +126,7 @@ def test_demo_pipeline_runs_both_jobs_in_the_persistent_instance(
     text = console.export_text()
     for expected in (
         "created group departments",
-        "materialized g/sales/employees (2 synced, 7 in table)",
+        "materialized g/sales/employees (2 synced, 7 total)",
         "materialized g/analytics/headcount (1 row)",
         str(settings.warehouse_path),
         "SELECT * FROM analytics.headcount LIMIT 10",

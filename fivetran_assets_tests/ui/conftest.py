@@ -7,7 +7,7 @@ Screenshots go to `test-artifacts/` at the project root, and one is taken of eve
 
 The stack is built once per session, as `make demo` and `make dev` build it: the local Fivetran
 and the receiver start, the `provision_fivetran` job runs through Dagster (it creates the estate
-and writes the snapshot the definitions read), `dagster dev` starts over the project's
+and writes the snapshot the definitions read), `dg dev` starts over the project's
 workspace, then the `pipeline` job runs. Every run goes into the same temporary DAGSTER_HOME
 the webserver reads, so its pages show them.
 """
@@ -207,7 +207,7 @@ def pipeline_run(
 def dagster_webserver(
     provisioned_estate: JobRun, stack_settings: StackSettings, stack_env_vars: dict[str, str]
 ) -> Iterator[str]:
-    """`dagster dev` (webserver and daemon, as `make dev` runs it) on a free port over the
+    """`dg dev` (webserver and daemon, as `make dev` runs it) on a free port over the
     project's workspace and the stack's home; the daemon launches what the UI queues.
 
     Started after provisioning, so the code location loads with the snapshot. Yields its URL.

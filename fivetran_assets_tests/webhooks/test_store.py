@@ -176,7 +176,8 @@ def test_concurrent_appends_from_threads_are_all_stored_once(log: EventLog) -> N
         thread.join()
     assert log.count() == 2000
     fresh = [r.id for r in results if not r.duplicate]
-    assert sorted(fresh) == list(range(1, 2001))
+    stored = [e.id for e in log.read_after(0, limit=3000)]
+    assert sorted(fresh) == stored and len(set(fresh)) == 2000
     assert sum(r.duplicate for r in results) == 8 * 50
     assert sum(e.deliveries for e in log.read_after(0, limit=3000)) == 2000 + 8 * 50
 
@@ -208,18 +209,20 @@ def test_several_processes_write_and_another_reads_in_commit_order(event_log_url
         seen.extend(e.id for e in page.events)
         cursor = page.cursor
     assert all(w.returncode == 0 for w in writers)
-    assert seen == list(range(1, 501))
     stored = reader.read_after(0, limit=1000)
+    assert seen == [e.id for e in stored] and len(seen) == 500  # each once, in id order
     assert {e.event.sync_id for e in stored} == {f"s{n}" for n in range(500)}
     assert sum(e.deliveries for e in stored) == 600
 
 
 def _hold_writers(url: str) -> Database:
-    """Another connection holding the log's write lock until it commits."""
+    """Another connection keeping every writer waiting until it commits."""
     blocker = Database(DatabaseURL.parse(url))
-    blocker.execute("BEGIN IMMEDIATE" if blocker.dialect is Dialect.SQLITE else "BEGIN")
-    lock = " FOR UPDATE" if blocker.dialect is Dialect.POSTGRES else ""
-    blocker.scalar(f"SELECT last_id FROM event_log_head WHERE id = 1{lock}")
+    if blocker.dialect is Dialect.SQLITE:
+        blocker.execute("BEGIN IMMEDIATE")
+    else:
+        blocker.execute("BEGIN")
+        blocker.execute("LOCK TABLE events IN EXCLUSIVE MODE")
     return blocker
 
 
@@ -286,7 +289,7 @@ def test_a_newer_schema_is_refused(event_log_url: str) -> None:
     db = Database(DatabaseURL.parse(event_log_url))
     db.execute("UPDATE schema_versions SET version = 99 WHERE name = 'webhook_event_log'")
     db.close()
-    with pytest.raises(SchemaTooNew, match=r"schema version 99, newer than .* understands \(2\)"):
+    with pytest.raises(SchemaTooNew, match=r"schema version 99, newer than .* understands \(3\)"):
         EventLog(event_log_url)
 
 
@@ -332,7 +335,7 @@ def test_a_first_wave_sqlite_log_is_migrated_in_place(tmp_path: Path) -> None:
         assert append(log, body(sync="new", ms=9)) == (6, False)
     check = sqlite3.connect(path)
     assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert check.execute("SELECT version FROM schema_versions").fetchall() == [(2,)]
+    assert check.execute("SELECT version FROM schema_versions").fetchall() == [(3,)]
     check.close()
 
 
@@ -352,3 +355,33 @@ def test_postgres_tables_live_in_their_own_schema(postgres_server) -> None:
         ("fivetran_assets", "events"),
         ("fivetran_assets", "schema_versions"),
     ]
+
+
+def test_readers_never_pass_an_event_another_receiver_has_not_committed_yet(
+    postgres_server,
+) -> None:
+    """Receivers commit concurrently on PostgreSQL, so id 2 may commit before id 1: a reader
+    must stop below 1 until it commits, or its cursor would pass it and miss it for good."""
+    from fivetran_assets.webhooks import log_postgres
+
+    postgres_server.create_database("in_flight")
+    url = postgres_server.url("in_flight")
+    with EventLog(url) as log:
+        slow = Database(DatabaseURL.parse(url))
+        slow.execute("BEGIN")
+        slow.execute(log_postgres._MARK)
+        first = WebhookEvent.from_json(body(sync="first"))
+        slow.execute(
+            "INSERT INTO events (id, received_at, event, connector_id, sync_id, created,"
+            " dedupe_key, raw_body) VALUES (nextval('events_id_seq'), 0, 'sync_end', 'c1',"
+            " 'first', ?, ?, ?)",
+            (first.created.isoformat(), first.dedupe_key, body(sync="first")),
+        )
+        assert append(log, body(sync="second", ms=2)) == (2, False)  # committed first
+        page = log.read_page(0)
+        assert (page.events, page.cursor, log.latest_id()) == ([], 0, 0)
+        slow.execute("COMMIT")
+        slow.close()
+        page = log.read_page(0)
+        assert [(e.id, e.event.sync_id) for e in page.events] == [(1, "first"), (2, "second")]
+        assert page.cursor == log.latest_id() == 2

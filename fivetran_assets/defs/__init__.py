@@ -1,0 +1,1 @@
+"""The project's `dg` defs folder: one `FivetranEstateComponent` for the estate under config/."""
