@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo dev test bench stop clean
+.PHONY: demo dev test test-airflow bench stop clean
 
 $(STAMP): pyproject.toml
 	@if [ -x $(BIN)/python ]; then \
@@ -35,6 +35,10 @@ test: $(STAMP)
 	@VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	@echo "tests: pytest (a few minutes; the UI tests drive Chromium)"
 	@$(BIN)/python -m pytest -q
+
+# Opt-in: the Airflow provider against the local Fivetran (installs apache-airflow once, minutes).
+test-airflow: $(STAMP)
+	FIVETRAN_ASSETS_AIRFLOW_TESTS=1 $(BIN)/python -m pytest -q fivetran_assets_tests/clients
 
 bench: $(STAMP)
 	@echo "benchmarks at full size (a while; results in bench/results/latest.md)"

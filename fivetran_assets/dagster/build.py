@@ -226,6 +226,7 @@ def build_fivetran_definitions(
         for ta in transforms
         if ta.specs
     )
+    external = [spec for ca in conns for spec in ca.sources]
     prefix = options.job_prefix
     polling = build_polling_sensor(
         conns,
@@ -252,7 +253,7 @@ def build_fivetran_definitions(
             )
         )
     return dg.Definitions(
-        assets=assets,
+        assets=[*assets, *external],
         jobs=build_jobs(conns, transforms, sync_limit=view.sync_pool_limit, job_prefix=prefix),
         schedules=build_schedules(conns, transforms, prefix=prefix) if options.automation else [],
         sensors=sensors,

@@ -60,6 +60,8 @@ class ConnectionAssets:
     snapshot: ConnectionSnapshot | None
     specs: tuple[dg.AssetSpec, ...]
     tables: dict[dg.AssetKey, TableSnapshot]
+    # the source tables, as external assets upstream of the tables (column lineage)
+    sources: tuple[dg.AssetSpec, ...] = ()
 
     @property
     def op_name(self) -> str:
@@ -142,6 +144,52 @@ class _Translation:
         self.keys.claim(spec.key, props.group, owner)
         return spec
 
+    def table(self, props: FivetranTableProps, owner: str) -> tuple[dg.AssetSpec, dg.AssetSpec]:
+        """A synced table's spec and its source table's (an external asset upstream). A prefix
+        the hook put before the table's key (the component's `key_prefix`) goes before the
+        source's too, so two estates with the same group and connection names stay apart."""
+        translated = self.translator.get_asset_spec(props)
+        spec = self.hook(translated, props) if self.hook is not None else translated
+        source = self.translator.get_source_spec(props)
+        prefix = _added_prefix(translated.key, spec.key)
+        if prefix:
+            moved = source.key.with_prefix(prefix)
+            spec = _repoint(spec, source.key, moved)
+            source = source.replace_attributes(key=moved)
+        self.keys.claim(spec.key, props.group, owner)
+        self.keys.claim(source.key, props.group, f"the source of {owner}")
+        return spec, source
+
+
+def _added_prefix(before: dg.AssetKey, after: dg.AssetKey) -> list[str]:
+    """What was put before `before` to make `after` ([] when the key was not just prefixed)."""
+    extra = len(after.path) - len(before.path)
+    return list(after.path[:extra]) if extra > 0 and after.path[extra:] == before.path else []
+
+
+def _repoint(spec: dg.AssetSpec, old: dg.AssetKey, new: dg.AssetKey) -> dg.AssetSpec:
+    """`spec` with its dep on `old` and its column lineage from `old` pointing at `new`."""
+    deps = [
+        dg.AssetDep(new, partition_mapping=d.partition_mapping) if d.asset_key == old else d
+        for d in spec.deps
+    ]
+    metadata = dict(spec.metadata)
+    lineage = metadata.get("dagster/column_lineage")
+    if isinstance(lineage, dg.TableColumnLineage):
+        metadata["dagster/column_lineage"] = dg.TableColumnLineage(
+            deps_by_column={
+                column: [
+                    dg.TableColumnDep(
+                        asset_key=new if d.asset_key == old else d.asset_key,
+                        column_name=d.column_name,
+                    )
+                    for d in column_deps
+                ]
+                for column, column_deps in lineage.deps_by_column.items()
+            }
+        )
+    return spec.replace_attributes(deps=deps, metadata=metadata)
+
 
 def _connection(
     t: _Translation,
@@ -155,11 +203,17 @@ def _connection(
     tables: dict[dg.AssetKey, TableSnapshot] = {}
     owner = f"connection {view.name}"
     cid = snap.id if snap else None
+    sources: list[dg.AssetSpec] = []
+    source = snap.source if snap else None
     for table in snap.tables if snap else ():
-        spec = t.spec(FivetranTableProps(view, cid, table, destination, dashboard_base), owner)
+        props = FivetranTableProps(view, cid, table, destination, dashboard_base, source)
+        spec, source_spec = t.table(props, owner)
         tables[spec.key] = table
         specs.append(spec)
-    return ConnectionAssets(view=view, snapshot=snap, specs=tuple(specs), tables=tables)
+        sources.append(source_spec)
+    return ConnectionAssets(
+        view=view, snapshot=snap, specs=tuple(specs), tables=tables, sources=tuple(sources)
+    )
 
 
 def _transformation(

@@ -13,6 +13,10 @@ Default keys follow the ecosystem so history and lineage carry over:
 `KeyShape.GROUP_SCHEMA_TABLE` keeps the first release's `[group, schema, table]` keys for
 upgraders. Each connection and each transformation is its own asset group (`<group>__<name>`),
 and `dagster/table_name` is the fully qualified `database.schema.table`.
+
+Column lineage: each table depends on its source table, an external asset keyed
+`[fivetran_source, group, connection, source schema, source table]` in the connection's source
+group (`<group>__<name>__source`), and carries `dagster/column_lineage` from its columns.
 """
 
 from __future__ import annotations
@@ -82,6 +86,7 @@ class FivetranTableProps(NamedTuple):
     table: TableSnapshot
     destination: DestinationProps
     dashboard_base_url: str
+    source: str | None = None  # where the connection reads from (`ConnectionSnapshot.source`)
 
     @property
     def group(self) -> str:
@@ -131,6 +136,19 @@ def _column_schema(columns: Sequence[ColumnSnapshot]) -> dg.TableSchema:
     )
 
 
+def _column_lineage(
+    source: dg.AssetKey, columns: Sequence[ColumnSnapshot]
+) -> dg.TableColumnLineage | None:
+    """Each destination column from its source column (hashed ones too: Fivetran hashes the
+    value, the column is still that column); None when the snapshot knows no source names."""
+    deps = {
+        col.name: [dg.TableColumnDep(asset_key=source, column_name=col.source)]
+        for col in columns
+        if col.source
+    }
+    return dg.TableColumnLineage(deps_by_column=deps) if deps else None
+
+
 class _ConnectionParts(NamedTuple):
     description: str
     group_name: str
@@ -160,6 +178,15 @@ class FivetranEstateTranslator:
             return dg.AssetKey([*view.key_prefix, view.group, props.schema, props.name])
         return dg.AssetKey([*view.key_prefix, props.schema, props.name])
 
+    def get_source_key(self, props: FivetranTableProps) -> dg.AssetKey:
+        """The source table a synced table copies: `[fivetran_source, group, connection,
+        source schema, source table]` (an external asset, upstream of the table)."""
+        view = props.connection
+        table = props.table
+        return dg.AssetKey(
+            [*view.key_prefix, "fivetran_source", view.group, view.name, table.schema, table.table]
+        )
+
     def get_model_key(self, props: FivetranModelProps) -> dg.AssetKey:
         view, model = props.transformation, props.model
         if self.key_shape is KeyShape.GROUP_SCHEMA_TABLE:
@@ -176,8 +203,11 @@ class FivetranEstateTranslator:
 
     def get_table_spec(self, props: FivetranTableProps) -> dg.AssetSpec:
         shared = self._connection_parts(props)
+        source = self.get_source_key(props)
+        lineage = _column_lineage(source, props.columns)
         return dg.AssetSpec(
             key=self.get_table_key(props),
+            deps=[source],
             description=shared.description,
             group_name=shared.group_name,
             kinds=shared.kinds,
@@ -189,6 +219,7 @@ class FivetranEstateTranslator:
                 "fivetran/source_table": f"{props.table.schema}.{props.table.table}",
                 "dagster/table_name": props.destination.table_name(props.schema, props.name),
                 "dagster/column_schema": _column_schema(props.columns),
+                **({"dagster/column_lineage": lineage} if lineage else {}),
             },
         )
 
@@ -196,7 +227,7 @@ class FivetranEstateTranslator:
         """What every table of a connection shares, built once per connection (a thousand
         connections of twenty tables build 1,000 of these, not 20,000)."""
         view = props.connection
-        key = (view.group, view.name, props.connection_id, props.dashboard_base_url)
+        key = (view.group, view.name, props.connection_id, props.dashboard_base_url, props.source)
         # In the instance's dict: a subclass need not call our __init__.
         cache: dict[tuple, tuple[ConnectionView, _ConnectionParts]] = self.__dict__.setdefault(
             "_connection_parts_cache", {}
@@ -210,6 +241,8 @@ class FivetranEstateTranslator:
             "fivetran/sync_frequency_minutes": view.sync_frequency,
             "fivetran/scheduled_by": view.scheduled_by.value,
         }
+        if props.source:
+            metadata["fivetran/source_uri"] = props.source
         if props.connection_id is not None:
             metadata["fivetran/connection_id"] = props.connection_id
             metadata.update(
@@ -232,6 +265,35 @@ class FivetranEstateTranslator:
         )
         cache[key] = (view, parts)
         return parts
+
+    def get_source_spec(self, props: FivetranTableProps) -> dg.AssetSpec:
+        """The source table as an external asset: Fivetran reads it, nothing here writes it."""
+        view, table = props.connection, props.table
+        where = f" in `{props.source}`" if props.source else ""
+        metadata: dict[str, object] = {
+            **TableMetadataSet(
+                table_name=f"{table.schema}.{table.table}",
+                column_schema=dg.TableSchema(
+                    columns=[
+                        dg.TableColumn(name=c.source, type="unknown")
+                        for c in props.columns
+                        if c.source
+                    ]
+                ),
+            )
+        }
+        if props.source:
+            metadata["fivetran/source_uri"] = props.source
+        return dg.AssetSpec(
+            key=self.get_source_key(props),
+            description=(
+                f"Source table `{table.schema}.{table.table}`{where}, synced by Fivetran "
+                f"connection `{view.name}` ({view.group})."
+            ),
+            group_name=ident(f"{view.group}__{view.name}__source"),
+            kinds={view.service},
+            metadata=metadata,
+        )
 
     def get_model_spec(self, props: FivetranModelProps) -> dg.AssetSpec:
         view, model = props.transformation, props.model

@@ -1,8 +1,9 @@
 """The legacy metadata API: `GET /v1/metadata/connectors/{id}/{schemas|tables|columns}`.
 
-What the Airflow provider's OpenLineage support reads: every schema, table and column the
-connection syncs, with its name at the source and in the destination, and each column's type
-at both ends. Built from the connection's captured schema config (only enabled objects), so it
+What the Airflow provider's OpenLineage support reads: every schema, table and column of the
+connection's source, with its name at the source and in the destination, and each column's type
+at both ends. Blocked tables are listed too: the provider looks up every table of `GET .../schemas`
+here and fails on one it cannot find. Built from the connection's captured schema config, so it
 touches no source; 404 ``NotFound_SchemaConfig`` until the schema was captured. Ids are opaque
 and stable; a table's ``parent_id`` is its schema's id, a column's is its table's.
 """
@@ -27,7 +28,7 @@ def _id(connection_id: str, *names: str) -> str:
 
 
 def metadata(emu: Any, connection_id: str) -> dict[str, list[dict[str, Any]]]:
-    """The connection's enabled schemas, tables and columns as metadata items."""
+    """The connection's schemas, tables and columns as metadata items."""
     conn = emu.store.get("connection", connection_id)
     if conn is None:
         raise not_found("Connector", connection_id)
@@ -38,8 +39,6 @@ def metadata(emu: Any, connection_id: str) -> dict[str, list[dict[str, Any]]]:
     dest_service = destination.get("service", "")
     out: dict[str, list[dict[str, Any]]] = {"schemas": [], "tables": [], "columns": []}
     for sname, schema in config.get("schemas", {}).items():
-        if not schema.get("enabled", True):
-            continue
         schema_id = _id(connection_id, sname)
         out["schemas"].append(
             {
@@ -49,8 +48,6 @@ def metadata(emu: Any, connection_id: str) -> dict[str, list[dict[str, Any]]]:
             }
         )
         for tname, table in schema.get("tables", {}).items():
-            if not table.get("enabled", True):
-                continue
             table_id = _id(connection_id, sname, tname)
             out["tables"].append(
                 {
@@ -61,8 +58,6 @@ def metadata(emu: Any, connection_id: str) -> dict[str, list[dict[str, Any]]]:
                 }
             )
             for cname, column in table.get("columns", {}).items():
-                if not column.get("enabled", True):
-                    continue
                 source_type = column.get("type_in_source")
                 source_type_for_destination = "TEXT" if column.get("hashed") else source_type
                 out["columns"].append(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fivetran_assets.estate.access import CertificateModel, FingerprintModel, Member
 from fivetran_assets.estate.checks import checked_url
 from fivetran_assets.estate.errors import (
     EstateError,
@@ -102,6 +103,9 @@ class Connection:
     description: str | None = None
     owners: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    members: tuple[Member, ...] | None = None
+    certificates: tuple[CertificateModel, ...] | None = None
+    fingerprints: tuple[FingerprintModel, ...] | None = None
     path: str = ""
     location: Location | None = None
 
@@ -152,6 +156,8 @@ class Group:
     description: str | None = None
     owners: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    members: tuple[Member, ...] | None = None
+    log_service: str | None = None
     path: str = ""
     location: Location | None = None
     key_prefix: tuple[str, ...] = ()
@@ -252,6 +258,8 @@ class Estate:
     def references(self) -> Iterator[tuple[str, Any]]:
         """Every value holding a reference, as (key path, value as written)."""
         yield "account.base_url", self.account.base_url
+        for index, service in enumerate(self.account.log_services):
+            yield f"account.log_services[{index}].config", dict(service.config)
         if self.account.rate_state is not None:
             yield "account.rate_state", self.account.rate_state
         for group in self.groups:

@@ -176,6 +176,9 @@ def _connection(
         description=written.description,
         owners=tuple(written.owners or group.owners or ctx.dagster.owners),
         tags={**ctx.dagster.tags, **(group.tags or {}), **(written.tags or {})},
+        members=None if written.members is None else tuple(written.members),
+        certificates=None if written.certificates is None else tuple(written.certificates),
+        fingerprints=None if written.fingerprints is None else tuple(written.fingerprints),
         path=display_path(origins[0], ctx.data),
         location=ctx.source.locate(origins[0]),
     )
@@ -367,6 +370,8 @@ def build_group(
         description=group.description,
         owners=tuple(group.owners or ctx.dagster.owners),
         tags={**ctx.dagster.tags, **(group.tags or {})},
+        members=None if group.members is None else tuple(group.members),
+        log_service=group.log_service,
         path=display_path(group_path, ctx.data),
         location=ctx.source.locate(group_path),
         key_prefix=tuple(group.key_prefix),

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from fivetran_assets.estate.access_checks import access_problems
 from fivetran_assets.estate.checks import check_document, url_problem
 from fivetran_assets.estate.errors import (
     EstateError,
@@ -99,6 +100,7 @@ def check_estate(
                 expected="a 'groups:' list with at least one group (see config/README.md)",
             )
         )
+    problems.extend(access_problems(doc, account, groups))
     problems = sort_problems(_unique(problems))
     if problems:
         return None, problems

@@ -12,6 +12,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from fivetran_assets.estate.access import (
+    CertificateModel,
+    FingerprintModel,
+    LogServiceModel,
+    Member,
+    TeamModel,
+    UserModel,
+)
 from fivetran_assets.estate.vocabulary import (
     DEFAULT_API_KEY_ENV,
     DEFAULT_API_SECRET_ENV,
@@ -85,6 +93,14 @@ class Account(Strict):
     )
     connect_timeout: float = Field(default=10.0, gt=0, description="Seconds.")
     read_timeout: float = Field(default=60.0, gt=0, description="Seconds.")
+    users: list[UserModel] | None = Field(
+        default=None,
+        description="Account users; missing ones are invited, others deleted with --prune.",
+    )
+    teams: list[TeamModel] | None = None
+    log_services: list[LogServiceModel] = Field(
+        default=[], description="External logging, used by groups through `log_service`."
+    )
     rate_state: str | None = Field(
         default=None,
         description="Database every process shares for the rate budget, the apply lock and "
@@ -173,6 +189,11 @@ class ConnectionFields(Strict):
     selection: ConnectionSchema | None = Field(default=None, alias="schema")
     owners: list[Owner] | None = None
     tags: Tags | None = None
+    members: list[Member] | None = Field(
+        default=None, description="Users and teams, connector roles."
+    )
+    certificates: list[CertificateModel] | None = None
+    fingerprints: list[FingerprintModel] | None = None
 
 
 class ConnectionEntry(ConnectionFields):
@@ -270,6 +291,8 @@ class Destination(Strict):
     trust_certificates: bool | None = None
     trust_fingerprints: bool | None = None
     run_setup_tests: bool = True
+    certificates: list[CertificateModel] | None = None
+    fingerprints: list[FingerprintModel] | None = None
 
     @field_validator("time_zone_offset")
     @classmethod
@@ -304,6 +327,12 @@ class GroupModel(Strict):
         default=[],
         description="Prepended to this group's asset keys: tells apart two groups that land "
         "tables of the same destination schema and name.",
+    )
+    members: list[Member] | None = Field(
+        default=None, description="Users and teams, destination roles."
+    )
+    log_service: Name | None = Field(
+        default=None, description="The name of an account log service."
     )
 
 

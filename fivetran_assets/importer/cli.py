@@ -48,19 +48,13 @@ def _check(text: str) -> None:
 
 
 def _summary(imported: Any, out: Path, env_example: Path) -> list[str]:
+    from fivetran_assets.importer.compose import RESOURCE_KINDS
     from fivetran_assets.importer.document import plural
 
     counts = imported.counts()
+    core = RESOURCE_KINDS[:6]  # always named; access and governance when there are some
     kinds = ", ".join(
-        plural(counts[f"{kind}s"], kind)
-        for kind in (
-            "group",
-            "destination",
-            "webhook",
-            "connection",
-            "transformation project",
-            "transformation",
-        )
+        plural(counts[kind], kind[:-1]) for kind in RESOURCE_KINDS if kind in core or counts[kind]
     )
     lines = [
         f"Wrote {out}: {plural(imported.resources(), 'resource')} ({kinds}).",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fivetran_assets.importer.access import AccessDoc, written_access
 from fivetran_assets.importer.read import LiveAccount
 from fivetran_assets.importer.records import (
     ConnectionRecord,
@@ -32,6 +33,8 @@ class GroupDoc:
 
     name: str
     destination: dict[str, Any]
+    log_service: str | None = None
+    members: list[dict[str, Any]] = field(default_factory=list)
     webhooks: list[dict[str, Any]] = field(default_factory=list)
     connections: list[Entry] = field(default_factory=list)
     project: dict[str, Any] | None = None
@@ -48,6 +51,7 @@ class Imported:
     secrets: Secrets = field(default_factory=Secrets)
     skipped: Skipped = field(default_factory=Skipped)
     unreadable: list[str] = field(default_factory=list)
+    access: AccessDoc = field(default_factory=AccessDoc)
 
     def counts(self) -> dict[str, int]:
         """Resources written, by kind, and the templates found."""
@@ -59,6 +63,7 @@ class Imported:
             "connections": sum(e.items or 1 for e in entries),
             "transformation projects": sum(g.project is not None for g in self.groups),
             "transformations": sum(len(g.transformations) for g in self.groups),
+            **self.access.counts(),
             "templates": sum(1 for e in entries if e.items),
             "shared selections": len(self.selections),
             "secrets": len(self.secrets.uses),
@@ -66,17 +71,22 @@ class Imported:
 
     def resources(self) -> int:
         counts = self.counts()
-        return sum(
-            counts[k]
-            for k in (
-                "groups",
-                "destinations",
-                "webhooks",
-                "connections",
-                "transformation projects",
-                "transformations",
-            )
-        )
+        return sum(counts[kind] for kind in RESOURCE_KINDS)
+
+
+RESOURCE_KINDS = (
+    "groups",
+    "destinations",
+    "webhooks",
+    "connections",
+    "transformation projects",
+    "transformations",
+    "users",
+    "teams",
+    "members",
+    "log services",
+    "approvals",
+)
 
 
 def compose(account: LiveAccount, *, templates: bool = True) -> Imported:
@@ -97,6 +107,7 @@ def compose(account: LiveAccount, *, templates: bool = True) -> Imported:
         else:
             readable.append(live)
     records = {live.group.name: _records(live, account, imported.skipped) for live in readable}
+    imported.access = _access(account, readable, records, imported)
     imported.selections = shared_selections(r for group in records.values() for r in group)
     names: set[str] = set()
     for live in readable:
@@ -104,6 +115,37 @@ def compose(account: LiveAccount, *, templates: bool = True) -> Imported:
             _group(live, records[live.group.name], imported, names, templates=templates)
         )
     return imported
+
+
+def _access(
+    account: LiveAccount,
+    groups: list[LiveGroup],
+    records: dict[str, list[ConnectionRecord]],
+    imported: Imported,
+) -> AccessDoc:
+    """Access and governance, with each connection's part put on its record."""
+    written = {(group, r.name) for group, found in records.items() for r in found}
+    ids = {
+        c.id: (live.group.name, c.schema)
+        for live in groups
+        for c in live.connections
+        if (live.group.name, c.schema) in written
+    }
+    doc = written_access(
+        account.access,
+        groups={live.group.id: live.group.name for live in groups},
+        connections={cid: f"{g}/{n}" for cid, (g, n) in ids.items()},
+        secrets=imported.secrets,
+        skipped=imported.skipped,
+    )
+    by_key = {key: r for found in records.values() for r in found for key in [(r.group, r.name)]}
+    for cid, key in ids.items():
+        record = by_key[key]
+        members = doc.members.get(("connection", cid))
+        if members:
+            record.fields["members"] = members
+        record.fields.update(doc.approvals.get(("connection", cid), {}))
+    return doc
 
 
 def _records(live: LiveGroup, account: LiveAccount, skipped: Skipped) -> list[ConnectionRecord]:
@@ -132,9 +174,14 @@ def _group(
     name = live.group.name
     assert live.destination is not None
     secrets, skipped = imported.secrets, imported.skipped
+    access = imported.access
+    destination = written_destination(live.destination, name, secrets, skipped)
+    destination.update(access.approvals.get(("destination", live.group.id), {}))
     doc = GroupDoc(
         name=name,
-        destination=written_destination(live.destination, name, secrets, skipped),
+        destination=destination,
+        log_service=access.group_log_service.get(live.group.id),
+        members=access.members.get(("group", live.group.id), []),
         webhooks=written_webhooks(live.webhooks, name, secrets, skipped),
         connections=connection_entries(records, imported.selections, secrets, templates=templates),
     )

@@ -59,6 +59,10 @@ def _comments(lines: Iterable[str], indent: str) -> list[str]:
 def _group(doc: GroupDoc) -> list[str]:
     lines = _indent(_dump({"name": doc.name}), "  - ", "    ")
     lines += _indent(_dump({"destination": doc.destination}), "    ")
+    if doc.log_service is not None:
+        lines += _indent(_dump({"log_service": doc.log_service}), "    ")
+    if doc.members:
+        lines += _indent(_dump({"members": doc.members}), "    ")
     if doc.webhooks:
         lines += _indent(_dump({"webhooks": doc.webhooks}), "    ")
     if doc.connections:
@@ -90,12 +94,24 @@ def render(imported: Imported, *, env_example: str, schema: str | None = None) -
     if imported.unreadable:
         header += ["", "Not imported (the API key may not read it):"]
         header += [f"  {line}" for line in imported.unreadable]
+    if imported.access.review:
+        header += ["", "Review:"]
+        header += [f"  {line}" for line in imported.access.review]
     if imported.skipped.items:
         header += ["", "Left out (the config cannot express it):"]
         header += [f"  {line}" for line in imported.skipped.items]
     lines = [f"# yaml-language-server: $schema={schema}", "#"] if schema else []
     lines += [*_comments(header, ""), ""]
-    lines += _dump({"account": {"base_url": f"${{env:{BASE_URL_ENV}:-{imported.base_url}}}"}})
+    account: dict[str, Any] = {"base_url": f"${{env:{BASE_URL_ENV}:-{imported.base_url}}}"}
+    access = imported.access
+    for key, value in (
+        ("users", access.users),
+        ("teams", access.teams),
+        ("log_services", access.log_services or None),
+    ):
+        if value is not None:
+            account[key] = value
+    lines += _dump({"account": account})
     if imported.selections:
         lines += ["", *_dump({"selections": imported.selections})]
     lines += ["", "groups:" if imported.groups else "groups: []"]

@@ -3,10 +3,12 @@
 Account-wide listings (groups, webhooks, transformation projects, transformations) cost one call
 a page. Each imported group then costs a destination read, a connection listing, one
 schema-config read per connection and one read of its transformation project; each distinct
-connection service costs one connector-type read. Everything runs on a bounded pool under the
-client's shared rate limiter: importing 1,000 connections costs about 1,000 calls, 5% of an
-hour's budget. A 403 on any read of a group (an API key scoped to some groups) marks that group
-as not imported, with the reason; the others are imported.
+connection service costs one connector-type read. Access and governance (`access_read.py`) add
+the users and teams with their memberships, and two approval reads per connection and
+destination. Everything runs on a bounded pool under the client's shared rate limiter:
+importing 1,000 connections costs about 3,000 calls, 15% of an hour's budget. A 403 on any read
+of a group (an API key scoped to some groups) marks that group as not imported, with the
+reason; the others are imported.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from fivetran_assets.fivetran.client import FivetranClient
 from fivetran_assets.fivetran.errors import AuthError, NotFoundError
 from fivetran_assets.fivetran.models import ConnectorType, Destination, Group, Webhook
 from fivetran_assets.fivetran.transformations import Transformation, TransformationProject
+from fivetran_assets.importer.access_read import LiveAccess, read_access
 from fivetran_assets.reconcile.reader import DEFAULT_READ_WORKERS, LiveGroup
 
 T = TypeVar("T")
@@ -51,6 +54,7 @@ class LiveAccount:
     services: Mapping[str, ConnectorType | None] = field(default_factory=dict)
     account_webhooks: tuple[Webhook, ...] = ()
     unreadable: tuple[Unreadable, ...] = ()
+    access: LiveAccess = field(default_factory=LiveAccess)
 
 
 def _forbidden(exc: AuthError) -> str:
@@ -158,17 +162,29 @@ def _read(client: FivetranClient, selected: list[Group], pool: ThreadPoolExecuto
     services = sorted({c.service for one in reads for c in one.get("connections") or ()})
     service_futures = {s: pool.submit(_service, client, s) for s in services}
     all_hooks, all_transformations = webhooks(), transformations()
-    live = [_live_group(one, live_projects, all_hooks, all_transformations) for one in reads]
+    live = [
+        g
+        for g in (_live_group(one, live_projects, all_hooks, all_transformations) for one in reads)
+        if g is not None
+    ]
+    access = read_access(
+        client,
+        pool,
+        group_ids=[g.group.id for g in live],
+        connection_ids=[c.id for g in live for c in g.connections],
+    )
     known = {s: f.result() for s, f in service_futures.items()}
     for one in reads:
         if one.failure is not None:
             unreadable.append(Unreadable(f"group {one.group.name}", one.failure))
+    unreadable += [Unreadable(what, why) for what, why in access.unreadable]
     return LiveAccount(
         base_url=client.base_url,
-        groups=tuple(g for g in live if g is not None),
+        groups=tuple(live),
         services=known,
         account_webhooks=tuple(w for w in all_hooks if w.group_id is None),
         unreadable=tuple(unreadable),
+        access=access,
     )
 
 

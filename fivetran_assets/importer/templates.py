@@ -31,9 +31,23 @@ from fivetran_assets.importer.secrets import Secrets, key_part, name_part, refer
 from fivetran_assets.reconcile.values import unflatten
 
 ABSENT = object()
-FIELDS = ("sync_frequency", "daily_sync_time", "scheduled_by", "paused")
-# What an item writes to undo a template value it does not share.
-UNSET_FIELD = {"paused": False, "scheduled_by": "fivetran"}
+FIELDS = (
+    "sync_frequency",
+    "daily_sync_time",
+    "scheduled_by",
+    "paused",
+    "members",
+    "certificates",
+    "fingerprints",
+)
+# What an item writes to undo a template value it does not share (lists: "none", declared).
+UNSET_FIELD: dict[str, Any] = {
+    "paused": False,
+    "scheduled_by": "fivetran",
+    "members": [],
+    "certificates": [],
+    "fingerprints": [],
+}
 _NOT_NAME = re.compile(r"[^a-z0-9_]")
 
 

@@ -13,8 +13,8 @@ what depends on it; everything else still runs, and a second apply picks up from
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from fivetran_assets.estate.references import Environment
@@ -35,9 +35,11 @@ from fivetran_assets.reconcile.plan import Action, Change, Kind, Plan
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """What apply did: one outcome per task, in the order they finished."""
+    """What apply did: one outcome per task, in the order they finished, and the live ids
+    of what it managed (those of resources it created included)."""
 
     outcomes: tuple[TaskResult, ...]
+    ids: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -219,7 +221,7 @@ def apply_plan(
         slots={CREATE_SLOT: create_slots(workers)},
         on_result=record,
     )
-    return ApplyResult(tuple(outcomes))
+    return ApplyResult(tuple(outcomes), ops.known_ids())
 
 
 def task_count(plan: Plan) -> int:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from fivetran_assets.estate.estate import Estate
 from fivetran_assets.fivetran.http import PAGE_LIMIT
+from fivetran_assets.reconcile.access_apply import access_apply_calls, is_access_change
+from fivetran_assets.reconcile.access_reader import read_calls as access_read_calls
 from fivetran_assets.reconcile.plan import Change, Kind, Plan
 
 WARN_SHARE = 0.5  # of the hourly budget, for one run
@@ -70,7 +72,7 @@ def plan_calls(estate: Estate) -> int:
         _pages(sum(g.transformation_project is not None for g in groups)),
         _pages(sum(len(g.transformations) for g in groups)),
     )
-    return sum(listings) + connections
+    return sum(listings) + connections + access_read_calls(estate)
 
 
 def change_calls(change: Change) -> int:
@@ -89,7 +91,24 @@ def change_calls(change: Change) -> int:
 
 def apply_calls(plan: Plan, estate: Estate) -> int:
     """Calls of applying `plan`, plus the plan that verifies it converged."""
-    return sum(change_calls(c) for c in plan.changes) + plan_calls(estate)
+    estate_changes = [c for c in plan.changes if not is_access_change(c)]
+    access = [c for c in plan.changes if is_access_change(c)]
+    return (
+        sum(change_calls(c) for c in estate_changes)
+        + access_apply_calls(access, _ids_after(plan))
+        + plan_calls(estate)
+    )
+
+
+def _ids_after(plan: Plan) -> set[str]:
+    """The id keys the estate's apply knows when access is applied: the plan's, and those of
+    the groups and connections it creates."""
+    created = {
+        f"{c.kind.value}:{c.label}"
+        for c in plan.changes
+        if c.kind in (Kind.GROUP, Kind.CONNECTION) and not c.removes
+    }
+    return set(plan.ids) | created
 
 
 def estimate(calls: int, estate: Estate) -> CallEstimate:

@@ -74,6 +74,11 @@ class Operations:
             raise ApplyError(f"{key} has no id: it was not created (see the failure above)")
         return found
 
+    def known_ids(self) -> dict[str, str]:
+        """Every live id known so far (`group:<name>`, `connection:<group>/<name>`, ...)."""
+        with self._lock:
+            return dict(self._ids)
+
     def _remember(self, key: str, value: str) -> None:
         with self._lock:
             self._ids[key] = value

@@ -40,10 +40,35 @@ class Kind(StrEnum):
     SCHEMA_CONFIG = "schema_config"
     TRANSFORMATION_PROJECT = "transformation_project"
     TRANSFORMATION = "transformation"
+    # access: who may do what (account users and teams, their roles in groups and connections)
+    USER = "user"
+    TEAM = "team"
+    TEAM_MEMBER = "team_member"
+    GROUP_MEMBER = "group_member"
+    CONNECTION_MEMBER = "connection_member"
+    # governance: where logs go, which certificates and host keys are trusted
+    LOG_SERVICE = "log_service"
+    CERTIFICATE = "certificate"
+    FINGERPRINT = "fingerprint"
 
     @property
     def rank(self) -> int:
         return list(Kind).index(self)
+
+    @property
+    def area(self) -> str:
+        """`estate` (pipelines), `access` or `governance`: how plan output groups kinds."""
+        if self in ACCESS_KINDS:
+            return "access"
+        if self in GOVERNANCE_KINDS:
+            return "governance"
+        return "estate"
+
+
+ACCESS_KINDS = frozenset(
+    {Kind.USER, Kind.TEAM, Kind.TEAM_MEMBER, Kind.GROUP_MEMBER, Kind.CONNECTION_MEMBER}
+)
+GOVERNANCE_KINDS = frozenset({Kind.LOG_SERVICE, Kind.CERTIFICATE, Kind.FINGERPRINT})
 
 
 class UnsafePlanError(Exception):
@@ -115,8 +140,8 @@ class Change:
 
     @property
     def label(self) -> str:
-        """A human name: `group`, `group/name`."""
-        return f"{self.group}/{self.name}" if self.name else self.group
+        """A human name: `group`, `group/name`, or `name` for account-level resources."""
+        return "/".join(part for part in (self.group, self.name) if part)
 
     @property
     def removes(self) -> bool:

@@ -3,8 +3,10 @@
 A terminal narrower than `COMPACT_BELOW` columns gets a compact list, one line per resource
 (`+ connection departments/engineering  service=sqlite ...`): the name is never cut, a create's
 fields are cut to the line, an update's changed fields get a line each. A wider terminal gets
-one table; it falls back to the list when the names would not fit whole. Sections come in a
-fixed order (changes, unmanaged, warnings); a new resource kind needs no code here.
+one table per area; it falls back to the list when the names would not fit whole. Sections come
+in a fixed order (the estate's changes, then "access" (users, teams, members) and "governance"
+(log services, certificates, fingerprints), then unmanaged, warnings); a new resource kind needs
+no code here.
 
 Everything is built from the plan's value objects only, which hold no secret values, so nothing
 here can leak one; secret fields print as the mask.
@@ -39,6 +41,14 @@ _SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.DU
 _INDENT = "    "
 _BARE = re.compile(r"[\w./:@+-]+")
 _JSON_WORDS = ("null", "true", "false")
+AREAS = ("estate", "access", "governance")  # `Kind.area`; the estate's section has no title
+
+
+def _by_area(changes: Iterable[Change]) -> list[tuple[str, list[Change]]]:
+    """The changes per area, in `AREAS` order, areas without changes left out."""
+    changes = list(changes)
+    grouped = [(area, [c for c in changes if c.kind.area == area]) for area in AREAS]
+    return [(area, items) for area, items in grouped if items]
 
 
 def _action_text(change: Change) -> str:
@@ -93,16 +103,24 @@ def _change_lines(change: Change, width: int) -> list[str]:
     return [head, *(f"{_INDENT}{text}" for text in fields), *steps]
 
 
+def _name(group: str, name: str) -> str:
+    """`group/name`, `group`, or `name` for account-level resources (users, teams)."""
+    return "/".join(part for part in (group, name) if part)
+
+
 def _label(kind: Any, group: str, name: str) -> str:
-    return f"{kind.value} {group}/{name}" if name else f"{kind.value} {group}"
+    return f"{kind.value} {_name(group, name)}"
 
 
 def compact_lines(plan: Plan, *, width: int) -> list[Text]:
     """The plan as the compact list (see the module docstring), styled per action."""
     lines: list[Text] = []
-    for change in plan.changes:
-        style = _STYLE[Action.DELETE] if change.replace else _STYLE[change.action]
-        lines += [Text(line, style=style) for line in _change_lines(change, width)]
+    for area, changes in _by_area(plan.changes):
+        if area != AREAS[0]:
+            lines.append(Text(f"{area}:", style="bold"))
+        for change in changes:
+            style = _STYLE[Action.DELETE] if change.replace else _STYLE[change.action]
+            lines += [Text(line, style=style) for line in _change_lines(change, width)]
     if plan.unmanaged:
         lines.append(Text("unmanaged (left alone unless --prune):", style="bold"))
         lines += [
@@ -139,14 +157,15 @@ def _changes_text(change: Change) -> str:
 
 
 def plan_tables(plan: Plan) -> list[Table]:
-    """The plan as tables: the changes in one, then unmanaged resources and warnings."""
+    """The plan as tables: the changes in one per area, then unmanaged resources and
+    warnings."""
     tables: list[Table] = []
-    if plan.changes:
+    for area, changes in _by_area(plan.changes):
         table = _table(
-            None, ("action", "kind", "resource", "id", "changes"),
+            None if area == AREAS[0] else area, ("action", "kind", "resource", "id", "changes"),
             whole=("action", "kind", "resource", "id"),
         )  # fmt: skip
-        for change in plan.changes:
+        for change in changes:
             table.add_row(
                 _action_text(change),
                 change.kind.value,
@@ -159,13 +178,13 @@ def plan_tables(plan: Plan) -> list[Table]:
     if plan.unmanaged:
         table = _table("unmanaged (left alone unless --prune)", ("kind", "resource", "id"))
         for item in plan.unmanaged:
-            label = f"{item.group}/{item.name}" if item.name else item.group
+            label = _name(item.group, item.name)
             table.add_row(item.kind.value, Text(label), item.live_id, style="dim")
         tables.append(table)
     if plan.warnings:
         table = _table("warnings (not changed)", ("kind", "resource", "warning"))
         for warning in plan.warnings:
-            label = f"{warning.group}/{warning.name}" if warning.name else warning.group
+            label = _name(warning.group, warning.name)
             table.add_row(warning.kind.value, Text(label), Text(warning.message), style="magenta")
         tables.append(table)
     return tables
@@ -238,9 +257,11 @@ def _cell(text: str) -> str:
 def plan_markdown(plan: Plan) -> str:
     """The plan as a Markdown document (a summary line and one table)."""
     lines = [f"**{plan.summary()}**", ""]
-    if plan.changes:
+    for area, changes in _by_area(plan.changes):
+        if area != AREAS[0]:
+            lines += [f"**{area.capitalize()}**", ""]
         lines += ["| action | kind | resource | id | changes |", "|---|---|---|---|---|"]
-        for change in plan.changes:
+        for change in changes:
             steps = [f"{n}. {step}" for n, step in enumerate(change.steps, 1)]
             diff = "<br>".join([*(_cell(f.describe()) for f in change.fields), *map(_cell, steps)])
             lines.append(
@@ -251,16 +272,14 @@ def plan_markdown(plan: Plan) -> str:
     if plan.unmanaged:
         lines += ["Unmanaged (left alone unless pruning):", ""]
         lines += [
-            f"- {u.kind.value} `{u.group}/{u.name}` ({u.live_id})"
-            if u.name
-            else f"- {u.kind.value} `{u.group}` ({u.live_id})"
-            for u in plan.unmanaged
+            f"- {u.kind.value} `{_name(u.group, u.name)}` ({u.live_id})" for u in plan.unmanaged
         ]
         lines.append("")
     if plan.warnings:
         lines += ["Warnings (not changed):", ""]
         lines += [
-            f"- {w.kind.value} `{w.group}/{w.name}`: {_cell(w.message)}" for w in plan.warnings
+            f"- {w.kind.value} `{_name(w.group, w.name)}`: {_cell(w.message)}"
+            for w in plan.warnings
         ]
         lines.append("")
     return "\n".join(lines)

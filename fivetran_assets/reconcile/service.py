@@ -25,6 +25,8 @@ from fivetran_assets.estate.estate import Estate
 from fivetran_assets.estate.references import Environment
 from fivetran_assets.fivetran.client import FivetranClient
 from fivetran_assets.fivetran.errors import FivetranError
+from fivetran_assets.reconcile.access_apply import apply_access
+from fivetran_assets.reconcile.access_plan import split_access, with_access
 from fivetran_assets.reconcile.applier import ApplyResult, apply_plan
 from fivetran_assets.reconcile.desired import GroupSpec, desired_groups
 from fivetran_assets.reconcile.diff import compute_plan
@@ -143,13 +145,26 @@ class Reconciler:
         return read_estate(self.client, names, workers=self.read_workers)
 
     def plan(self, *, prune: bool = False) -> Plan:
-        """A plan from a fresh read of the live estate, with the config's advice as warnings."""
+        """A plan from a fresh read of the live estate, access and governance included
+        (EstateError when a role the config names is not one Fivetran knows), with the
+        config's advice as warnings."""
+        live = self.read()
         plan = compute_plan(
             self.desired,
-            self.read(),
+            live,
             fingerprints=self.fingerprints,
             environment=self.environment,
             prune=prune,
+        )
+        plan = with_access(
+            plan,
+            self.estate,
+            self.client,
+            live,
+            fingerprints=self.fingerprints,
+            environment=self.environment,
+            prune=prune,
+            workers=self.read_workers,
         )
         advice = tuple(
             PlanWarning(Kind(a.kind), a.group, a.name, f"advice: {a.path}: {a.message}")
@@ -172,15 +187,33 @@ class Reconciler:
         problems = self.estate.check_environment(self.environment.variables)
         if problems and not plan.is_empty:
             raise EstateError(problems)
-        result = apply_plan(
-            plan,
+        estate_plan, access = split_access(plan)
+        outcomes: list[TaskResult] = []
+
+        def record(outcome: TaskResult) -> None:
+            outcomes.append(outcome)
+            if on_result is not None:
+                on_result(outcome)
+
+        applied = apply_plan(
+            estate_plan,
             self.client,
             environment=self.environment,
             fingerprints=self.fingerprints,
             workers=self.workers,
-            on_result=on_result,
+            on_result=record,
             move_sync_timeout=self.move_sync_timeout,
         )
+        apply_access(
+            access,
+            self.client,
+            ids=applied.ids,
+            environment=self.environment,
+            fingerprints=self.fingerprints,
+            workers=self.workers,
+            on_result=record,
+        )
+        result = ApplyResult(tuple(outcomes), applied.ids)
         try:
             report = ApplyReport(result, self.plan(prune=prune), plan=plan)
         except (FivetranError, AmbiguousIdentityError) as exc:

@@ -64,6 +64,7 @@ class ColumnSnapshot(NamedTuple):
     type: str | None = None  # the warehouse's type when it could be read
     hashed: bool = False
     primary_key: bool = False
+    source: str | None = None  # the column's name at the source (column lineage)
 
 
 class TableSnapshot(NamedTuple):
@@ -84,6 +85,9 @@ class ConnectionSnapshot:
     id: str
     service: str
     tables: tuple[TableSnapshot, ...] = ()
+    # Where the connection reads from, without credentials (`sqlite:///data/sales.sqlite`,
+    # `postgres://db.example.com:5432/sales`); None when its config does not say.
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -240,6 +244,7 @@ def _connection_json(c: ConnectionSnapshot) -> dict[str, Any]:
         "name": c.name,
         "id": c.id,
         "service": c.service,
+        "source": c.source,
         "tables": [
             {
                 "schema": t.schema,
@@ -247,7 +252,10 @@ def _connection_json(c: ConnectionSnapshot) -> dict[str, Any]:
                 "destination_schema": t.destination_schema,
                 "destination_table": t.destination_table,
                 "sync_mode": t.sync_mode,
-                "columns": [[col.name, col.type, col.hashed, col.primary_key] for col in t.columns],
+                "columns": [
+                    [col.name, col.type, col.hashed, col.primary_key, col.source]
+                    for col in t.columns
+                ],
             }
             for t in c.tables
         ],
@@ -260,6 +268,7 @@ def _connection_from(c: dict[str, Any]) -> ConnectionSnapshot:
         name=c["name"],
         id=c["id"],
         service=c["service"],
+        source=c.get("source"),
         tables=tuple(
             TableSnapshot(
                 schema=t["schema"],
@@ -275,8 +284,8 @@ def _connection_from(c: dict[str, Any]) -> ConnectionSnapshot:
 
 
 def _column(row: list[Any]) -> ColumnSnapshot:
-    name, type_, hashed, pk = row
-    return ColumnSnapshot(name, type_, bool(hashed), bool(pk))
+    name, type_, hashed, pk, *source = row  # snapshots written before column lineage had 4
+    return ColumnSnapshot(name, type_, bool(hashed), bool(pk), source[0] if source else None)
 
 
 def _transformation_json(t: TransformationSnapshot) -> dict[str, Any]:
@@ -388,6 +397,7 @@ def _connection_snapshot(
                 name=fivetran_name(col.name_in_destination or col.name),
                 hashed=col.hashed,
                 primary_key=col.is_primary_key,
+                source=col.name,
             )
             for col in table.columns.values()
             if col.enabled
@@ -402,7 +412,33 @@ def _connection_snapshot(
                 sync_mode=getattr(table.sync_mode, "value", table.sync_mode),
             )
         )
-    return ConnectionSnapshot(group, conn.schema, conn.id, conn.service, tuple(tables))
+    return ConnectionSnapshot(
+        group,
+        conn.schema,
+        conn.id,
+        conn.service,
+        tuple(tables),
+        source_uri(conn.service, conn.config),
+    )
+
+
+def source_uri(service: str, config: Any) -> str | None:
+    """Where a connection reads from, from the parts of its config Fivetran shows (never a
+    credential): a file database by path, a server by host, port and database."""
+
+    def shown(key: str) -> str | None:
+        value = config.get(key)
+        return None if value in (None, "", "******") else str(value)
+
+    if service == "sqlite":
+        path = shown("database")
+        return f"sqlite:///{path}" if path else None  # an absolute path gives sqlite:////...
+    host = shown("host")
+    if host is None:
+        return None
+    port = shown("port")
+    database = shown("database")
+    return f"{service}://{host}{f':{port}' if port else ''}{f'/{database}' if database else ''}"
 
 
 def _with_types(conn: ConnectionSnapshot, stats: dict[tuple[str, str], Any]) -> ConnectionSnapshot:

@@ -1,6 +1,7 @@
 """In process: a component with `LOCAL_FILESYSTEM` state, `key_prefix` and a `translation`
 (the first release's key shape, a templated tag) has no assets until its `refresh_fivetran_state`
-job stored the state, then has them, shaped and tagged as configured."""
+job stored the state, then has them, shaped and tagged as configured, the source tables upstream
+prefixed like the tables."""
 
 from __future__ import annotations
 
@@ -53,3 +54,11 @@ def test_the_refresh_job_stores_local_state_that_the_next_load_translates(
     assert {key, model} <= graph.get_all_asset_keys()
     assert graph.get(key).tags["team"] == "departments"
     assert key in graph.get(model).parent_keys  # lineage follows the translated keys
+    # the source table upstream takes the component's key_prefix too, column lineage with it
+    source = dg.AssetKey(
+        ["fivetran", "fivetran_source", "departments", "sales", "main", "employees"]
+    )
+    assert graph.get(key).parent_keys == {source}
+    lineage = graph.get(key).metadata["dagster/column_lineage"].deps_by_column
+    assert {dep.asset_key for deps in lineage.values() for dep in deps} == {source}
+    assert not graph.get(source).is_materializable

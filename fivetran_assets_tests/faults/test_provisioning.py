@@ -22,7 +22,7 @@ def assert_converged_without_duplicates(estate: Estate) -> None:
 @pytest.mark.parametrize("fault", FAULTS)
 def test_apply_under_fault(fault: str, demo: Estate, matrix: Matrix) -> None:  # noqa: F811
     plan = demo.reconciler().plan()
-    assert len(plan.changes) == 11
+    assert len(plan.changes) == 18  # 11 pipeline resources, 7 of access
     for rule in FAULTS[fault]("/v1/*", "*"):
         demo.fault(**rule)
     client = demo.client(max_retries=6, read_timeout=READ_TIMEOUT)

@@ -16,6 +16,7 @@ import psycopg
 import requests
 
 from fivetran_assets.emulator.dataplane.seed import create_department
+from fivetran_assets_tests.emulator.test_governance import CERTIFICATE
 from fivetran_assets_tests.fixtures.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -102,7 +103,7 @@ def build(
 ) -> HandMade:
     """Three groups: `retail` (shops, one webhook, a transformation), `people` (offices, another
     selection, Dagster-scheduled), `finance` (SQLite ledgers and two PostgreSQL sources, into a
-    PostgreSQL warehouse)."""
+    PostgreSQL warehouse, with a log service); users, a team and their roles."""
     made = HandMade()
     sources = tmp / "sources"
     sources.mkdir(parents=True, exist_ok=True)
@@ -230,4 +231,57 @@ def build(
             },
         },
     )
+    _access(raw, made)
     return made
+
+
+def _access(raw: Raw, made: HandMade) -> None:
+    """Two users, a team, members of a group and a connection, a log service, approvals."""
+    users = {
+        email: raw.call(
+            "POST",
+            "/v1/users",
+            {"email": email, "given_name": given, "family_name": "Example", "role": role},
+        )["id"]
+        for email, given, role in (
+            ("ana@corp.example", "Ana", "Account Reviewer"),
+            ("raj@corp.example", "Raj", "Account Analyst"),
+        )
+    }
+    team = raw.call("POST", "/v1/teams", {"name": "analysts", "description": "Reads it all"})["id"]
+    raw.call("POST", f"/v1/teams/{team}/users", {"user_id": users["raj@corp.example"]})
+    ana = users["ana@corp.example"]
+    raw.call(
+        "POST",
+        f"/v1/users/{ana}/groups",
+        {"id": made.groups["retail"], "role": "Destination Analyst"},
+    )
+    raw.call(
+        "POST",
+        f"/v1/teams/{team}/groups",
+        {"id": made.groups["finance"], "role": "Destination Reviewer"},
+    )
+    shop = made.connections[("retail", "shop_01")]
+    raw.call("POST", f"/v1/users/{ana}/connections", {"id": shop, "role": "Connector Collaborator"})
+    raw.call(
+        "POST",
+        "/v1/external-logging",
+        {
+            "group_id": made.groups["finance"],
+            "service": "datadog_log",
+            "enabled": True,
+            "config": {"api_key": "dd-hand-made-key", "region": "EU"},
+        },
+    )
+    books = made.connections[("finance", "books_eu")]
+    raw.call(
+        "POST", f"/v1/connections/{books}/certificates", {"hash": "c1", "encoded_cert": CERTIFICATE}
+    )
+    raw.call(
+        "POST",
+        f"/v1/destinations/{made.groups['finance']}/fingerprints",
+        {
+            "hash": "SHA256:finance-bastion",
+            "public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey",
+        },
+    )

@@ -34,7 +34,7 @@ def example_names(config: Path) -> set[str]:
 
 def referenced_names(doc: dict[str, Any]) -> set[str]:
     """Every variable the config refers to, `{name}` expanded for each item of a template."""
-    names: set[str] = set()
+    names = set(_REFERENCE.findall(yaml.safe_dump(doc["account"])))  # log services
     for group in doc["groups"]:
         entries = [group, *group.get("connections", [])]
         for entry in entries:
@@ -73,7 +73,10 @@ def test_import_writes_a_config_that_plans_empty(account: Account, tmp_path: Pat
     account.clear_requests()
     result = account.run("import", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "49 resources (3 groups, 3 destinations, 1 webhook, 40 connections" in result.output
+    assert (
+        "60 resources (3 groups, 3 destinations, 1 webhook, 40 connections, 1 transformation "
+        "project, 1 transformation, 3 users, 1 team, 4 members, 1 log service, 2 approvals)"
+    ) in result.output
     assert "Found 4 connection templates and 3 shared selections" in result.output
     assert {e["method"] for e in account.api_requests()} == {"GET"}  # read-only
 
@@ -130,6 +133,36 @@ def test_import_writes_a_config_that_plans_empty(account: Account, tmp_path: Pat
         "steps": [{"name": "models", "command": "dbt run --select staging"}],
         "schedule": {"mode": "integrated", "connections": ["shop_01", "shop_02", "shop_03"]},
     }
+    account_section = doc["account"]
+    assert [u["email"] for u in account_section["users"]] == [
+        "ana@corp.example",
+        "owner@local-fivetran.invalid",  # the user behind the API key
+        "raj@corp.example",
+    ]
+    assert account_section["teams"] == [
+        {
+            "name": "analysts",
+            "description": "Reads it all",
+            "members": [{"email": "raj@corp.example", "role": "Team Member"}],
+        }
+    ]
+    assert account_section["log_services"] == [
+        {
+            "name": "finance_logs",
+            "service": "datadog_log",
+            "config": {"api_key": "${env:FINANCE_LOGS_API_KEY}", "region": "EU"},
+        }
+    ]
+    finance_group = doc["groups"][0]
+    assert finance_group["log_service"] == "finance_logs"
+    assert finance_group["members"] == [{"team": "analysts", "role": "Destination Reviewer"}]
+    assert finance_group["destination"]["fingerprints"][0]["hash"] == "SHA256:finance-bastion"
+    (books_eu, _) = books["for_each"]
+    assert [c["hash"] for c in books_eu["certificates"]] == ["c1"]
+    assert retail_group["members"] == [{"email": "ana@corp.example", "role": "Destination Analyst"}]
+    shop_01 = next(i for i in retail["for_each"] if i["name"] == "shop_01")
+    assert shop_01["members"] == [{"email": "ana@corp.example", "role": "Connector Collaborator"}]
+    assert "dd-hand-made-key" not in text and "approving one again" in text
     assert example_names(out) == referenced_names(doc)
     assert {"FINANCE_books_eu_PASSWORD", "FINANCE_DESTINATION_PASSWORD"} <= example_names(out)
 
@@ -153,14 +186,19 @@ def test_unreadable_groups_and_unknown_services_are_reported_and_the_rest_import
     people = account.made.groups["people"]
     account.fault(kind="status", path=f"/v1/groups/{people}/connections", status=403, count=-1)
     account.fault(kind="status", path="/v1/metadata/connector-types/postgres", status=404, count=-1)
+    account.fault(kind="status", path="/v1/users", method="GET", status=403, count=-1)
     try:
         result = account.run("import", "--out", str(out))
     finally:
         account.clear_faults()
     assert result.exit_code == 2, result.output
     assert "not imported group people: 403" in result.output
+    assert "not imported users: 403" in result.output
     doc = yaml.safe_load(out.read_text())
     assert [g["name"] for g in doc["groups"]] == ["finance", "retail"]
+    # Users could not be read: no list of users, teams or members (each would be taken whole).
+    assert "users" not in doc["account"] and "teams" not in doc["account"]
+    assert all("members" not in g for g in doc["groups"])
     assert sorted(templates_of(doc)) == ["finance/sqlite", "retail/sqlite"]
     finance = doc["groups"][0]["connections"]
     books = [e for e in finance if e["service"] == "postgres"]

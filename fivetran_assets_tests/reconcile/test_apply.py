@@ -22,6 +22,10 @@ def test_empty_estate_to_demo_config_then_plan_is_empty(demo) -> None:
         Kind.CONNECTION,
         Kind.TRANSFORMATION_PROJECT,
         Kind.TRANSFORMATION,
+        Kind.USER,
+        Kind.TEAM,
+        Kind.TEAM_MEMBER,
+        Kind.GROUP_MEMBER,
     ]
     assert all(c.action is Action.CREATE for c in plan.changes)
     assert "whsec" not in plan.to_json()

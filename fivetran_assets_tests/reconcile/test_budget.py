@@ -25,7 +25,9 @@ def test_apply_and_plan_spend_what_they_announce(demo) -> None:
     demo.clear_requests()
     assert reconciler.plan().is_empty
     spent = demo.requests()
-    assert len(spent) == plan_calls(estate) == 6 + 4
+    # six listings, four schema reads; for access: account info, roles, users, teams, the team's
+    # users, and the group memberships of the three users (the API key's too) and the team
+    assert len(spent) == plan_calls(estate) == 6 + 4 + 9
     assert {e["method"] for e in spent} == {"GET"}
 
 

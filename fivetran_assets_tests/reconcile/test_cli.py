@@ -26,10 +26,10 @@ def test_plan_apply_plan_exit_codes_and_masking(demo) -> None:
     pending = _run(demo, "plan", "--config", config, "--json")
     assert pending.exit_code == 2, pending.output
     data = json.loads(pending.stdout)  # the calls line goes to stderr, so JSON stays clean
-    assert data["summary"]["create"] == 11
+    assert data["summary"]["create"] == 18  # 11 estate, 7 access
     assert WEBHOOK_SECRET not in pending.output
-    # 6 listings + 4 schema reads, of the demo's default budget
-    assert "Reading the live estate: ~10 calls, <1% of 20,000/h" in pending.stderr
+    # 6 listings + 4 schema reads + 9 access reads, of the demo's default budget
+    assert "Reading the live estate: ~19 calls, <1% of 20,000/h" in pending.stderr
 
     listed = _run(demo, "plan", "--config", config)
     assert listed.exit_code == 2
@@ -105,7 +105,7 @@ def test_apply_that_cannot_verify_says_so_and_exits_1(demo) -> None:
     )
     applied = _run(demo, "apply", "--config", str(demo.path), "--yes")
     assert applied.exit_code == 1, applied.output
-    assert "applied 15 changes; could not verify: " in applied.output
+    assert "applied 22 changes; could not verify: " in applied.output
     assert "; run plan" in applied.output
     assert "Traceback" not in applied.output and "AttributeError" not in applied.output
     demo.clear_faults()

@@ -56,7 +56,7 @@ def test_dry_run_plans_and_changes_nothing_then_apply_converges(environment) -> 
     result = provision_fivetran.execute_in_process(run_config=config, resources=_resources(demo))
     assert result.success
     planned = _output_metadata(result, "fivetran_plan")
-    assert planned["create"] == 11 and planned["delete"] == 0
+    assert planned["create"] == 18 and planned["delete"] == 0
     assert "| create | connection | departments/sales |" in planned["plan"]
     assert "whsec" not in planned["plan"]
     assert not [g for g in demo.client().list_groups()]
@@ -66,8 +66,8 @@ def test_dry_run_plans_and_changes_nothing_then_apply_converges(environment) -> 
     )
     assert result.success
     applied = _output_metadata(result, "fivetran_apply")
-    # 11 changes: the 4 new connections are each a create task and a finish task.
-    assert applied["verified"] is True and applied["applied"] == 15 and applied["failed"] == 0
+    # 18 changes: the 4 new connections are each a create task and a finish task.
+    assert applied["verified"] is True and applied["applied"] == 22 and applied["failed"] == 0
     assert (demo.state_dir / "snapshot.json").exists()
 
     again = provision_fivetran.execute_in_process(

@@ -109,9 +109,9 @@ def test_plan_in_a_new_shell_uses_the_recorded_stack(stack: StackSettings) -> No
     config = str(stack.project_root / "config")
     result = _run(stack.project_root, "plan", "--config", config)
 
-    assert result.exit_code == 2, result.output  # a fresh local Fivetran: 11 to create
+    assert result.exit_code == 2, result.output  # a fresh local Fivetran: 18 to create
     assert f"Using the local stack at {stack.emulator_url}" in result.output
-    assert "11 to create" in result.output
+    assert "18 to create" in result.output  # 11 pipeline resources, 7 of access
     creds = load_or_create_credentials(stack.state_dir)
     assert creds.api_secret not in result.output
 

@@ -107,8 +107,8 @@ class GovernanceMixin(ResourceBase):
     # --------------------------------------------------------------------- metadata (legacy)
 
     def list_column_metadata(self, connection_id: str) -> list[ColumnMetadata]:
-        """Every synced column with its table's names: `GET /v1/metadata/connectors/{id}/
-        tables` and `.../columns` (two paginated listings joined on `parent_id`)."""
+        """Every column of the source (blocked ones too) with its table's names: `GET
+        /v1/metadata/connectors/{id}/tables` and `.../columns`, joined on `parent_id`."""
         base = f"/v1/metadata/connectors/{seg(connection_id)}"
         schemas = {
             req_str(s, "id", "SchemaMetadata"): req_str(s, "name_in_source", "SchemaMetadata")
