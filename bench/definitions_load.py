@@ -3,8 +3,10 @@
 Each contender is timed in a fresh Python process from "modules imported" to "repository built"
 (`Definitions.get_repository_def()`), ours and the floor round-robin, best of the rounds:
 
-- floor: the same AssetSpecs (same keys and metadata) built directly in one multi-asset per
-  connection from a JSON list; nothing else (no config, no jobs, checks or sensors);
+- floor: the same AssetSpecs (same keys and metadata, column lineage included, and each synced
+  table's source table as an external AssetSpec upstream of it, as ours has) built directly in
+  one multi-asset per connection from a JSON list; nothing else (no config, jobs, checks or
+  sensors);
 - ours (assets): `fivetran_assets` from a YAML estate (one `for_each` template of 1,000 items)
   plus the snapshot file, assets only (`checks=False`), the floor's shape;
 - ours (full): the same with jobs, schedules, the polling sensor and per-table drift checks;
@@ -79,26 +81,40 @@ specs_path = sys.argv[2]
 def build():
     data = json.loads(open(specs_path).read())
     assets = []
+    sources = []
     for conn in data:
-        specs = [
-            dg.AssetSpec(
-                key=s["key"], description=s["description"], group_name=s["group"],
-                kinds=set(s["kinds"]), owners=s["owners"], tags=s["tags"],
+        specs = []
+        for s in conn["specs"]:
+            src = s["source"]
+            source_key = dg.AssetKey(src["key"])
+            sources.append(dg.AssetSpec(
+                key=source_key, description=src["description"], group_name=src["group"],
+                kinds=set(src["kinds"]),
+                metadata={
+                    "dagster/table_name": src["table_name"],
+                    "dagster/column_schema": dg.TableSchema(columns=[
+                        dg.TableColumn(name=c[3], type="unknown") for c in s["columns"]]),
+                },
+            ))
+            specs.append(dg.AssetSpec(
+                key=s["key"], deps=[source_key], description=s["description"],
+                group_name=s["group"], kinds=set(s["kinds"]), owners=s["owners"], tags=s["tags"],
                 metadata={
                     **s["metadata"],
                     "dagster/column_schema": dg.TableSchema(columns=[
                         dg.TableColumn(name=n, type=t, description="hashed" if h else None,
                                        tags={"fivetran/hashed": "true"} if h else None)
-                        for n, t, h in s["columns"]]),
+                        for n, t, h, _ in s["columns"]]),
+                    "dagster/column_lineage": dg.TableColumnLineage(deps_by_column={
+                        n: [dg.TableColumnDep(asset_key=source_key, column_name=src_name)]
+                        for n, _, _, src_name in s["columns"]}),
                 },
-            )
-            for s in conn["specs"]
-        ]
+            ))
         @dg.multi_asset(name=conn["op"], specs=specs, can_subset=True)
         def _op(context):
             return None
         assets.append(_op)
-    dg.Definitions(assets=assets).get_repository_def()
+    dg.Definitions(assets=[*assets, *sources]).get_repository_def()
 timed("floor", build)
 """
 )
@@ -285,7 +301,7 @@ groups:
 """
     )
     columns = tuple(
-        ColumnSnapshot(f"col{k}", "INTEGER", hashed=k == 1, primary_key=k == 0)
+        ColumnSnapshot(f"col{k}", "INTEGER", hashed=k == 1, primary_key=k == 0, source=f"col{k}")
         for k in range(COLUMNS)
     )
     conns = tuple(
@@ -335,7 +351,15 @@ def _floor_entry(conn: object) -> dict:
                     "fivetran/source_table": f"main.{t.table}",
                     "dagster/table_name": f"bench.{t.destination_schema}.{t.destination_table}",
                 },
-                "columns": [[c.name, c.type, c.hashed] for c in t.columns],
+                "columns": [[c.name, c.type, c.hashed, c.source] for c in t.columns],
+                "source": {
+                    "key": ["fivetran_source", "bench", conn.name, t.schema, t.table],
+                    "description": f"Source table `{t.schema}.{t.table}`, synced by Fivetran "
+                    f"connection `{conn.name}` (bench).",
+                    "group": f"bench__{conn.name}__source",
+                    "kinds": ["sqlite"],
+                    "table_name": f"{t.schema}.{t.table}",
+                },
             }
             for t in conn.tables
         ],
