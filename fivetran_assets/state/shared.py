@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,15 +149,26 @@ class SharedState:
             if self._db is not None:
                 self._db.close()
             self._db = None
-            db = Database(self.url, busy_timeout=60.0)
-            try:
-                if db.dialect is Dialect.SQLITE:
-                    db.execute("PRAGMA journal_mode=WAL")
-                    db.execute("PRAGMA synchronous=NORMAL")
-                ensure_schema(db, COMPONENT, MIGRATIONS, what="shared state")
-            except BaseException:
-                db.close()
-                raise
+            # Processes opening a fresh SQLite file at once: switching it to WAL can answer
+            # "database is locked" without waiting on the busy timeout, so the setup is retried.
+            deadline = time.monotonic() + 60.0
+            while True:
+                db = Database(self.url, busy_timeout=60.0)
+                try:
+                    if db.dialect is Dialect.SQLITE:
+                        db.execute("PRAGMA journal_mode=WAL")
+                        db.execute("PRAGMA synchronous=NORMAL")
+                    ensure_schema(db, COMPONENT, MIGRATIONS, what="shared state")
+                    break
+                except Exception as exc:
+                    db.close()
+                    locked = db.dialect is Dialect.SQLITE and "database is locked" in str(exc)
+                    if not locked or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+                except BaseException:
+                    db.close()
+                    raise
             self._db = db
         return self._db
 
