@@ -88,25 +88,22 @@ class TestVerdict:
     metadata: dict[str, Any]
     description: str
 
+    def _fields(self) -> dict[str, Any]:
+        """What a run's check result and a sensor's check evaluation both say."""
+        return {
+            "asset_key": self.key,
+            "check_name": DBT_TESTS,
+            "passed": self.passed,
+            "severity": self.severity,
+            "metadata": self.metadata,
+            "description": self.description,
+        }
+
     def result(self) -> dg.AssetCheckResult:
-        return dg.AssetCheckResult(
-            asset_key=self.key,
-            check_name=DBT_TESTS,
-            passed=self.passed,
-            severity=self.severity,
-            metadata=self.metadata,
-            description=self.description,
-        )
+        return dg.AssetCheckResult(**self._fields())
 
     def evaluation(self) -> dg.AssetCheckEvaluation:
-        return dg.AssetCheckEvaluation(
-            asset_key=self.key,
-            check_name=DBT_TESTS,
-            passed=self.passed,
-            severity=self.severity,
-            metadata=self.metadata,
-            description=self.description,
-        )
+        return dg.AssetCheckEvaluation(**self._fields())
 
 
 def dbt_test_verdict(
