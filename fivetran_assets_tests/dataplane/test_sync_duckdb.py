@@ -97,6 +97,32 @@ def test_table_without_primary_key_gets_fivetran_id(sales: Path, warehouse: Path
     assert all(r[3] == row_id(r[:3]) for r in landed)
 
 
+def test_table_without_primary_key_changes_by_fivetran_id(
+    sales: Path, warehouse: Path, state: Path
+):
+    req = request(sales, warehouse, state, demo_config({"database": str(sales)}))
+    sync(req)
+    table = "sales_main.audit_log"
+    before = dict(query(warehouse, f"SELECT _fivetran_id, _fivetran_synced FROM {table}"))
+    at, actor, action = source_rows(sales, "SELECT at, actor, action FROM audit_log LIMIT 1")[0]
+    execute(sales, "UPDATE audit_log SET action = 'edited' WHERE rowid = 1")
+    execute(sales, "INSERT INTO audit_log SELECT * FROM audit_log WHERE rowid = 2")  # a duplicate
+
+    # The changed row is a new row; its old values are soft-deleted; the duplicate lands once.
+    assert counts(sync(req))["audit_log"] == (1, 1)
+    landed = query(
+        warehouse, f"SELECT _fivetran_id, _fivetran_deleted, _fivetran_synced FROM {table}"
+    )
+    assert len(landed) == len(before) + 1
+    old, new = row_id((at, actor, action)), row_id((at, actor, "edited"))
+    for fivetran_id, deleted, synced in landed:
+        assert deleted == (fivetran_id == old)
+        if fivetran_id in (old, new):
+            assert synced > max(before.values())
+        else:
+            assert synced == before[fivetran_id]
+
+
 def test_incremental_sync_upserts_changes_and_flags_deletes(
     sales: Path, warehouse: Path, state: Path
 ):

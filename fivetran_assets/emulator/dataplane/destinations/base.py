@@ -4,7 +4,8 @@ A `TableWriter` is one destination table for one sync. The engine either loads a
 (`load_new_table`: it appears whole or not at all) or stages the batches and then, inside
 `transaction()`, widens the table and merges the staged rows with Fivetran's soft-delete
 semantics. How staging stays atomic and memory-bounded is each warehouse's business (see the
-subclasses); the merge SQL (UPDATE ... FROM, NOT EXISTS) is the same for both, so it lives here.
+subclasses); the merge SQL (UPDATE ... FROM, NOT EXISTS) lives here, and a warehouse may write
+its changed rows its own way (`upsert`: DuckDB deletes and appends them).
 """
 
 from __future__ import annotations
@@ -182,27 +183,9 @@ class TableWriter(ABC):
         """
         ts = self.timestamp(now)
         stage = self.stage_table
-        match = " AND ".join(f"d.{quote(k)} = s.{quote(k)}" for k in keys)
-        values = [c.name for c in columns if c.name not in keys]
+        match = same_key_sql(keys)
         source = f"(SELECT DISTINCT * FROM {stage})" if distinct else stage
-        changed = " OR ".join(
-            [f"d.{quote(v)} IS DISTINCT FROM s.{quote(v)}" for v in values] + [f"d.{DELETED}"]
-        )
-        sets = ", ".join(
-            [f"{quote(v)} = s.{quote(v)}" for v in values]
-            + [f"{DELETED} = false", f"{SYNCED} = {ts}"]
-        )
-        upserted = self.execute(
-            f"UPDATE {self.target} AS d SET {sets} FROM {source} AS s "
-            f"WHERE {match} AND NOT s.{DELETED} AND ({changed})"
-        )
-        names = ", ".join(quote(c.name) for c in columns)
-        picked = ", ".join(f"s.{quote(c.name)}" for c in columns)
-        upserted += self.execute(
-            f"INSERT INTO {self.target} ({names}, {DELETED}, {SYNCED}) "
-            f"SELECT {picked}, false, {ts} FROM {source} AS s WHERE NOT s.{DELETED} "
-            f"AND NOT EXISTS (SELECT 1 FROM {self.target} AS d WHERE {match})"
-        )
+        upserted = self.upsert(columns, keys, source, ts)
         mark = f"UPDATE {self.target} AS d SET {DELETED} = true, {SYNCED} = {ts}"
         deleted = self.execute(
             f"{mark} FROM {stage} AS s WHERE {match} AND s.{DELETED} AND NOT d.{DELETED}"
@@ -214,6 +197,45 @@ class TableWriter(ABC):
                 f"(SELECT 1 FROM {present} AS s WHERE {match})"
             )
         return MergeResult(upserted=upserted, deleted=deleted)
+
+    def upsert(self, columns: list[Column], keys: list[str], source: str, ts: str) -> int:
+        """Write the staged live rows (`source`, a table or subquery aliased `s`) that are new
+        or differ from the target (a soft-deleted row differs), stamped `ts`; return how many.
+        Here an UPDATE of the changed rows, then an INSERT of the new ones."""
+        match = same_key_sql(keys)
+        values = [c.name for c in columns if c.name not in keys]
+        sets = ", ".join(
+            [f"{quote(v)} = s.{quote(v)}" for v in values]
+            + [f"{DELETED} = false", f"{SYNCED} = {ts}"]
+        )
+        upserted = self.execute(
+            f"UPDATE {self.target} AS d SET {sets} FROM {source} AS s "
+            f"WHERE {match} AND NOT s.{DELETED} AND ({changed_sql(values)})"
+        )
+        new = f"NOT EXISTS (SELECT 1 FROM {self.target} AS d WHERE {match})"
+        return upserted + self.insert_live(columns, source, ts, where=f"NOT s.{DELETED} AND {new}")
+
+    def insert_live(self, columns: list[Column], source: str, ts: str, *, where: str = "") -> int:
+        """Append rows of `source` (aliased `s`) as live rows synced at `ts`."""
+        names = ", ".join(quote(c.name) for c in columns)
+        picked = ", ".join(f"s.{quote(c.name)}" for c in columns)
+        return self.execute(
+            f"INSERT INTO {self.target} ({names}, {DELETED}, {SYNCED}) "
+            f"SELECT {picked}, false, {ts} FROM {source} AS s"
+            + (f" WHERE {where}" if where else "")
+        )
+
+
+def same_key_sql(keys: list[str]) -> str:
+    """Target row `d` and staged row `s` have the same key."""
+    return " AND ".join(f"d.{quote(k)} = s.{quote(k)}" for k in keys)
+
+
+def changed_sql(values: list[str]) -> str:
+    """Target row `d` differs from the staged row `s` in a value column or is soft-deleted."""
+    return " OR ".join(
+        [f"d.{quote(v)} IS DISTINCT FROM s.{quote(v)}" for v in values] + [f"d.{DELETED}"]
+    )
 
 
 class Destination(ABC):
