@@ -109,9 +109,13 @@ def _never_sent(exc: BaseException) -> bool:
 
 def environment_settings(base_url: str) -> tuple[dict[str, str], bool | str]:
     """The proxies and TLS verification requests would take from the environment for
-    `base_url` (`HTTPS_PROXY`, `NO_PROXY`, `REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`)."""
+    `base_url` (`HTTPS_PROXY`, `NO_PROXY`, `REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`). A CA bundle
+    only matters over https; over plain http it is left out, since requests checks a bundle
+    path on disk on every call (a system call per request, under 32 read workers)."""
     proxies = get_environ_proxies(base_url)
-    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    verify: bool | str = True
+    if urlsplit(base_url).scheme == "https":
+        verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     return dict(proxies), verify
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from fivetran_assets.fivetran.enums import SchemaChangeHandling, SyncMode, parse_enum
 from fivetran_assets.fivetran.errors import UnexpectedResponseError
-from fivetran_assets.fivetran.parsing import as_mapping, flag, obj, opt_bool, opt_str
+from fivetran_assets.fivetran.parsing import as_mapping, flag, is_mapping, obj, opt_bool, opt_str
 
 
 def _patch_allowed(d: Mapping[str, Any], record: str) -> bool:
@@ -25,7 +25,7 @@ def _patch_allowed(d: Mapping[str, Any], record: str) -> bool:
 def _children(d: Mapping[str, Any], key: str, record: str) -> Mapping[str, Any]:
     children = obj(d, key, record)
     for name, child in children.items():
-        if not isinstance(child, Mapping):
+        if not is_mapping(child):
             raise UnexpectedResponseError(f"{record}.{key}.{name}: expected an object")
     return children
 

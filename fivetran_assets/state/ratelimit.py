@@ -9,11 +9,17 @@ named after the account; on PostgreSQL the database's clock is the time every pr
 Waiting happens outside the transaction. A request sent in `spending()` moves its spend to the
 moment its answer came back: the server counted it on arrival, somewhere in between, so the
 token returns a full window after that whatever the network or a busy machine delayed.
+
+A plan's 32 read workers take turns on the one connection, so the answers are recorded
+together: each answered token joins a queue, and whichever thread next holds the connection
+(answering, or spending in its transaction) moves every queued token in one statement, at that
+moment, which is when each of them would have been recorded alone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import secrets
 import threading
@@ -54,6 +60,12 @@ class SharedRateLimiter:
             (CREATES_PER_MINUTE, budget.creates_per_minute, MINUTE / scale + margin),
             (CREATES_PER_HOUR, budget.creates_per_hour, HOUR / scale + margin),
         ]
+        # Tokens unique across processes without a system call each: a random prefix per
+        # limiter, then a counter.
+        self._token_prefix = secrets.token_hex(8)
+        self._token_numbers = itertools.count()
+        self._answered_tokens: list[str] = []
+        self._answered_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SharedRateLimiter({self.state.url.masked!r}, account={self.account[:8]}...)"
@@ -77,21 +89,35 @@ class SharedRateLimiter:
     @contextlib.contextmanager
     def spending(self, *, create: bool = False) -> Iterator[float]:
         """`acquire` for the request sent in the block; its spend counts from when it ended."""
-        token = secrets.token_hex(8)
+        token = f"{self._token_prefix}-{next(self._token_numbers)}"
         waited = self.acquire(create=create, token=token)
         try:
             yield waited
         finally:
+            with self._answered_lock:
+                self._answered_tokens.append(token)
             try:
-                self.state.run(lambda db: self._answered(db, token))
+                self.state.run(self._record_answers)
             except StateError as exc:  # the spend keeps its start time: a little less margin
                 logger.warning("rate limiter: could not record an answered request: %s", exc)
 
-    def _answered(self, db: Database, token: str) -> None:
-        db.execute(
-            "UPDATE rate_spends SET at = ? WHERE account = ? AND token = ?",
-            (self._now(db), self.account, token),
-        )
+    def _record_answers(self, db: Database) -> None:
+        """Move the spends of every answered token queued so far to now (none queued: another
+        thread holding the connection already did)."""
+        with self._answered_lock:
+            tokens, self._answered_tokens = self._answered_tokens, []
+        if not tokens:
+            return
+        try:
+            db.execute(
+                f"UPDATE rate_spends SET at = ? WHERE account = ? "
+                f"AND token IN ({', '.join('?' * len(tokens))})",
+                (self._now(db), self.account, *tokens),
+            )
+        except BaseException:
+            with self._answered_lock:  # kept for the next attempt
+                self._answered_tokens[:0] = tokens
+            raise
 
     def _try_spend(
         self, db: Database, windows: list[tuple[str, int, float]], token: str | None
@@ -99,6 +125,7 @@ class SharedRateLimiter:
         """Spend one token of each window if all have one; else how long until they might."""
         with db.transaction():
             db.lock(f"fivetran_assets:rate:{self.account}")
+            self._record_answers(db)  # before expiring: an answered spend counts from its answer
             now = self._now(db)
             until = db.scalar("SELECT until FROM rate_pauses WHERE account = ?", (self.account,))
             wait = (until or 0.0) - now

@@ -125,3 +125,18 @@ def test_a_spend_counts_from_when_its_request_was_answered(location: StateLocati
         clock.sleep(600.0)  # the request took ten minutes
     assert shared.acquire() == pytest.approx(3600.0)
     assert clock() - start == pytest.approx(4200.0)
+
+
+def test_each_answered_request_counts_from_its_own_answer(location: StateLocation) -> None:
+    """Answers are recorded together when threads overlap, but each spend still moves to its
+    own answer: two requests in flight, answered ten minutes apart."""
+    clock = FakeClock()
+    shared = limiter(SharedState(location.database), clock, requests_per_hour=2)
+    start = clock()
+    with shared.spending():
+        with shared.spending():
+            clock.sleep(600.0)
+        clock.sleep(600.0)
+    assert shared.acquire() == pytest.approx(3000.0)  # the first answer's token, at 4200
+    assert clock() - start == pytest.approx(4200.0)
+    assert shared.acquire() == pytest.approx(600.0)  # the second's, at 4800
