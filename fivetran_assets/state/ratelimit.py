@@ -10,10 +10,11 @@ Waiting happens outside the transaction. A request sent in `spending()` moves it
 moment its answer came back: the server counted it on arrival, somewhere in between, so the
 token returns a full window after that whatever the network or a busy machine delayed.
 
-A plan's 32 read workers take turns on the one connection, so the answers are recorded
-together: each answered token joins a queue, and whichever thread next holds the connection
-(answering, or spending in its transaction) moves every queued token in one statement, at that
-moment, which is when each of them would have been recorded alone.
+A plan's 32 read workers take turns on the process's one connection, so their spends and
+answers are written together: each thread queues what it needs (a token to spend, an answer to
+record) and then takes the connection; whichever thread holds it serves everything queued so far
+in one transaction, each spend and answer at that moment, which is when it would have been
+written alone. A thread whose work another already did finds the queue empty and writes nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from fivetran_assets.fivetran.ratelimit import HOUR, MINUTE, RateBudget
 from fivetran_assets.state.database import Database, StateError
@@ -35,6 +37,18 @@ logger = logging.getLogger("fivetran_assets.fivetran")
 REQUESTS = "requests"
 CREATES_PER_MINUTE = "creates_per_minute"
 CREATES_PER_HOUR = "creates_per_hour"
+
+
+Windows = list[tuple[str, int, float]]  # (bucket, limit, seconds)
+
+
+@dataclass(eq=False)
+class _Ask:
+    """A thread's request for a token of each window, decided by the next transaction."""
+
+    windows: Windows
+    token: str | None
+    wait: float | None = None  # set once decided: <= 0 spent, else seconds until worth asking
 
 
 class SharedRateLimiter:
@@ -64,8 +78,9 @@ class SharedRateLimiter:
         # limiter, then a counter.
         self._token_prefix = secrets.token_hex(8)
         self._token_numbers = itertools.count()
+        self._asks: list[_Ask] = []
         self._answered_tokens: list[str] = []
-        self._answered_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SharedRateLimiter({self.state.url.masked!r}, account={self.account[:8]}...)"
@@ -78,7 +93,18 @@ class SharedRateLimiter:
         windows = self._requests + self._creates if create else self._requests
         waited = 0.0
         while True:
-            wait = self.state.run(lambda db: self._try_spend(db, windows, token))
+            ask = _Ask(windows, token)
+            with self._queue_lock:
+                self._asks.append(ask)
+            try:
+                while ask.wait is None:  # decided by this thread or one that held the connection
+                    self.state.run(self._spend_queued)
+            except BaseException:
+                with self._queue_lock:  # not left for another thread to spend
+                    if ask in self._asks:
+                        self._asks.remove(ask)
+                raise
+            wait = ask.wait
             if wait <= 0:
                 return waited
             level = logging.INFO if wait >= 1.0 else logging.DEBUG
@@ -94,7 +120,7 @@ class SharedRateLimiter:
         try:
             yield waited
         finally:
-            with self._answered_lock:
+            with self._queue_lock:
                 self._answered_tokens.append(token)
             try:
                 self.state.run(self._record_answers)
@@ -104,7 +130,7 @@ class SharedRateLimiter:
     def _record_answers(self, db: Database) -> None:
         """Move the spends of every answered token queued so far to now (none queued: another
         thread holding the connection already did)."""
-        with self._answered_lock:
+        with self._queue_lock:
             tokens, self._answered_tokens = self._answered_tokens, []
         if not tokens:
             return
@@ -115,41 +141,70 @@ class SharedRateLimiter:
                 (self._now(db), self.account, *tokens),
             )
         except BaseException:
-            with self._answered_lock:  # kept for the next attempt
+            with self._queue_lock:  # kept for the next attempt
                 self._answered_tokens[:0] = tokens
             raise
 
-    def _try_spend(
-        self, db: Database, windows: list[tuple[str, int, float]], token: str | None
-    ) -> float:
-        """Spend one token of each window if all have one; else how long until they might."""
+    def _spend_queued(self, db: Database) -> None:
+        """Decide every queued ask in one transaction (none queued: another thread did)."""
+        with self._queue_lock:
+            asks, self._asks = self._asks, []
+        if not asks:
+            self._record_answers(db)
+            return
+        try:
+            waits = self._spend(db, asks)
+        except BaseException:
+            with self._queue_lock:  # undecided: each asking thread tries again
+                self._asks[:0] = asks
+            raise
+        for ask, wait in zip(asks, waits, strict=True):
+            ask.wait = wait
+
+    def _spend(self, db: Database, asks: list[_Ask]) -> list[float]:
+        """For each ask in turn: spend one token of each of its windows if all have one, else
+        how long until they might."""
         with db.transaction():
             db.lock(f"fivetran_assets:rate:{self.account}")
             self._record_answers(db)  # before expiring: an answered spend counts from its answer
             now = self._now(db)
             until = db.scalar("SELECT until FROM rate_pauses WHERE account = ?", (self.account,))
-            wait = (until or 0.0) - now
-            for bucket, limit, seconds in windows:
-                key = (self.account, bucket)
-                spent = self._expire(db, key, now - seconds)
-                if spent >= limit:
-                    # The token that frees up next is the (spent - limit + 1)-th oldest.
-                    oldest = db.scalar(
-                        "SELECT at FROM rate_spends WHERE account = ? AND bucket = ?"
-                        " ORDER BY at LIMIT 1 OFFSET ?",
-                        (*key, spent - limit),
-                    )
-                    wait = max(wait, oldest + seconds - now)
-            if wait <= 0:
-                db.executemany(
-                    "INSERT INTO rate_spends (account, bucket, at, token) VALUES (?, ?, ?, ?)",
-                    [(self.account, bucket, now, token) for bucket, _, _ in windows],
-                )
-                db.executemany(
-                    "UPDATE rate_counts SET spent = spent + 1 WHERE account = ? AND bucket = ?",
-                    [(self.account, bucket) for bucket, _, _ in windows],
-                )
-        return wait
+            spent: dict[str, int] = {}
+            granted: dict[str, int] = {}
+            rows: list[tuple[str, str, float, str | None]] = []
+            waits = []
+            for ask in asks:
+                wait = (until or 0.0) - now
+                for bucket, limit, seconds in ask.windows:
+                    if bucket not in spent:
+                        spent[bucket] = self._expire(db, (self.account, bucket), now - seconds)
+                    if spent[bucket] >= limit:
+                        frees = self._nth_oldest(db, bucket, spent[bucket] - limit, now)
+                        wait = max(wait, frees + seconds - now)
+                if wait <= 0:
+                    for bucket, _, _ in ask.windows:
+                        spent[bucket] += 1
+                        granted[bucket] = granted.get(bucket, 0) + 1
+                        rows.append((self.account, bucket, now, ask.token))
+                waits.append(wait)
+            db.executemany(
+                "INSERT INTO rate_spends (account, bucket, at, token) VALUES (?, ?, ?, ?)", rows
+            )
+            db.executemany(
+                "UPDATE rate_counts SET spent = spent + ? WHERE account = ? AND bucket = ?",
+                [(n, self.account, bucket) for bucket, n in granted.items()],
+            )
+        return waits
+
+    def _nth_oldest(self, db: Database, bucket: str, offset: int, now: float) -> float:
+        """When the (offset + 1)-th oldest spend of `bucket` was made: the token that frees up
+        next. Beyond the rows written, it is one this transaction spends, at `now`."""
+        at = db.scalar(
+            "SELECT at FROM rate_spends WHERE account = ? AND bucket = ? ORDER BY at LIMIT 1 "
+            "OFFSET ?",
+            (self.account, bucket, offset),
+        )
+        return now if at is None else float(at)
 
     @staticmethod
     def _expire(db: Database, key: tuple[str, str], horizon: float) -> int:

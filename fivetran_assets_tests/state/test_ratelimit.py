@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,41 @@ def test_a_429_seen_by_one_process_pauses_the_others(location: StateLocation) ->
     a.pause_for(5.0)  # a shorter pause never shortens a longer one
     assert b.acquire() == pytest.approx(30.0)
     assert clock() - start == pytest.approx(30.0)
+
+
+def test_threads_of_one_process_spend_together_within_the_budget(
+    location: StateLocation,
+) -> None:
+    """Sixteen threads asking at once are served in shared transactions: each gets its own
+    token, and a budget of 8 per (scaled, one-second) hour lets 8 through, the rest a window
+    later, each spend recorded once."""
+    shared = SharedRateLimiter(
+        SharedState(location.database),
+        "acct",
+        RateBudget(requests_per_hour=8, time_scale=3600.0, margin_seconds=0.0),
+    )
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def spend() -> None:
+        with shared.spending(), lock:
+            times.append(time.monotonic())
+
+    threads = [threading.Thread(target=spend) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    times.sort()
+    assert len(times) == 16
+    assert times[8] - times[0] >= 1.0 - 0.3  # a busy machine may delay a recorded time
+    count = shared.state.run(
+        lambda db: db.scalar("SELECT spent FROM rate_counts WHERE account = 'acct'")
+    )
+    rows = shared.state.run(
+        lambda db: db.scalar("SELECT COUNT(DISTINCT token) FROM rate_spends WHERE account = 'acct'")
+    )
+    assert count == rows == 8  # the first window's spends left it; the second's remain
 
 
 SPENDER = """
