@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from fivetran_assets.fivetran.errors import UnexpectedResponseError
 
@@ -20,7 +20,7 @@ def _fail(record: str, key: str, expected: str, value: object) -> UnexpectedResp
     return UnexpectedResponseError(f"{record}.{key}: expected {expected}, got {shown}")
 
 
-def is_mapping(value: object) -> bool:
+def is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
     """`isinstance(value, Mapping)`, answered without the ABC check for the dicts JSON makes
     (a schema config answer holds hundreds of objects, and a plan reads one per connection)."""
     return type(value) is dict or isinstance(value, Mapping)

@@ -130,20 +130,29 @@ class SharedRateLimiter:
     def _record_answers(self, db: Database) -> None:
         """Move the spends of every answered token queued so far to now (none queued: another
         thread holding the connection already did)."""
+        with self._answers_taken() as tokens:
+            self._write_answers(db, tokens)
+
+    @contextlib.contextmanager
+    def _answers_taken(self) -> Iterator[list[str]]:
+        """The queued answered tokens, taken off the queue; put back if the block fails (its
+        write was not done, or rolled back with its transaction)."""
         with self._queue_lock:
             tokens, self._answered_tokens = self._answered_tokens, []
-        if not tokens:
-            return
         try:
+            yield tokens
+        except BaseException:
+            with self._queue_lock:
+                self._answered_tokens[:0] = tokens
+            raise
+
+    def _write_answers(self, db: Database, tokens: list[str]) -> None:
+        if tokens:
             db.execute(
                 f"UPDATE rate_spends SET at = ? WHERE account = ? "
                 f"AND token IN ({', '.join('?' * len(tokens))})",
                 (self._now(db), self.account, *tokens),
             )
-        except BaseException:
-            with self._queue_lock:  # kept for the next attempt
-                self._answered_tokens[:0] = tokens
-            raise
 
     def _spend_queued(self, db: Database) -> None:
         """Decide every queued ask in one transaction (none queued: another thread did)."""
@@ -164,9 +173,9 @@ class SharedRateLimiter:
     def _spend(self, db: Database, asks: list[_Ask]) -> list[float]:
         """For each ask in turn: spend one token of each of its windows if all have one, else
         how long until they might."""
-        with db.transaction():
+        with self._answers_taken() as answered, db.transaction():
             db.lock(f"fivetran_assets:rate:{self.account}")
-            self._record_answers(db)  # before expiring: an answered spend counts from its answer
+            self._write_answers(db, answered)  # before expiring: a spend counts from its answer
             now = self._now(db)
             until = db.scalar("SELECT until FROM rate_pauses WHERE account = ?", (self.account,))
             spent: dict[str, int] = {}
