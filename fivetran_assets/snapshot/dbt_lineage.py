@@ -26,15 +26,15 @@ log = logging.getLogger(__name__)
 Relation = tuple[str, str]  # (schema, table) in the destination
 # What a column is computed from: (schema, table, column) of each relation column it reads.
 ColumnSources = tuple[tuple[str, str, str], ...]
-_DIALECTS = {"postgres": "postgres", "big_query": "bigquery", "snowflake": "snowflake"}
+# The SQL is what dbt-duckdb compiled (the state capture's profile), so DuckDB's dialect reads it
+# for every destination; it also folds unquoted names to lower case, as Fivetran names columns.
+DIALECT = "duckdb"
 
 
 def with_column_lineage(
     models: Sequence[ModelSnapshot],
     compiled: Mapping[str, str],
     tables: Mapping[Relation, Sequence[str]],
-    *,
-    destination_service: str = "duckdb",
 ) -> list[ModelSnapshot]:
     """`models` with `columns` (what each model outputs, then declared ones it does not) and
     `column_lineage` filled from `compiled` (SQL by unique id). `tables` are the columns of
@@ -43,18 +43,17 @@ def with_column_lineage(
         from sqlglot.schema import MappingSchema  # the `local` extra's: without it, no lineage
     except ImportError:
         return list(models)
-    dialect = _DIALECTS.get(destination_service, "duckdb")
-    schema = MappingSchema(dialect=dialect)
+    schema = MappingSchema(dialect=DIALECT)
     for (db, table), columns in tables.items():
-        schema.add_table(_relation(db, table), dict.fromkeys(columns, "unknown"), dialect=dialect)
+        schema.add_table(_relation(db, table), dict.fromkeys(columns, "unknown"), dialect=DIALECT)
     out: dict[str, ModelSnapshot] = {}
     for model in upstream_first(models):
         sql = compiled.get(model.unique_id)
-        traced = _trace(sql, schema, dialect) if sql else None
+        traced = _trace(sql, schema) if sql else None
         outputs = [column for column, _ in traced] if traced is not None else list(model.columns)
         if outputs:  # what later models read of this one
             schema.add_table(
-                _relation(*model.relation), dict.fromkeys(outputs, "unknown"), dialect=dialect
+                _relation(*model.relation), dict.fromkeys(outputs, "unknown"), dialect=DIALECT
             )
         if traced is not None:
             declared = [c for c in model.columns if c not in outputs]
@@ -69,7 +68,7 @@ def _relation(db: str, table: str) -> str:
     return exp.table_(table, db=db, quoted=True).sql()
 
 
-def _trace(sql: str, schema: MappingSchema, dialect: str) -> list[tuple[str, ColumnSources]] | None:
+def _trace(sql: str, schema: MappingSchema) -> list[tuple[str, ColumnSources]] | None:
     """Each output column of `sql` with the relation columns it reads; None when unreadable."""
     from sqlglot import exp, parse_one
     from sqlglot.errors import SqlglotError
@@ -78,24 +77,24 @@ def _trace(sql: str, schema: MappingSchema, dialect: str) -> list[tuple[str, Col
     from sqlglot.optimizer.scope import build_scope
 
     try:
-        tree = parse_one(sql, dialect=dialect)
+        tree = parse_one(sql, dialect=DIALECT)
         # dbt qualifies relations with the profile's database (DuckDB's "memory" when the
         # state is written); the destination is one database, so (schema, table) names them.
         for table in tree.find_all(exp.Table):
             table.set("catalog", None)
-        qualified = qualify(tree, schema=schema, dialect=dialect, validate_qualify_columns=False)
+        qualified = qualify(tree, schema=schema, dialect=DIALECT, validate_qualify_columns=False)
         if not isinstance(qualified, exp.Query):
             return None
         scope = build_scope(qualified)
         traced = []
         for column in qualified.named_selects:
             node = lineage(
-                column, qualified, schema=schema, dialect=dialect, scope=scope, copy=False
+                column, qualified, schema=schema, dialect=DIALECT, scope=scope, copy=False
             )
             reads: set[tuple[str, str, str]] = set()
             for step in node.walk():
                 if isinstance(step.expression, exp.Table):
-                    name = exp.maybe_parse(step.name, into=exp.Column, dialect=dialect).name
+                    name = exp.maybe_parse(step.name, into=exp.Column, dialect=DIALECT).name
                     reads.add((step.expression.db, step.expression.name, name))
             traced.append((column, tuple(sorted(reads))))
     except (SqlglotError, KeyError, ValueError, AttributeError, TypeError) as exc:

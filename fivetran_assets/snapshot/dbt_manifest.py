@@ -52,7 +52,6 @@ def transformation_models(
     group: Group,
     *,
     tables: Mapping[tuple[str, str], Sequence[str]] | None = None,
-    destination_service: str = "duckdb",
     timeout: float = 300,
 ) -> dict[str, tuple[ModelSnapshot, ...]]:
     """The models each transformation of the group builds, by name: those its `dbt run`,
@@ -75,7 +74,6 @@ def transformation_models(
         project.default_schema,
         distinct,
         tables=tables,
-        destination_service=destination_service,
         timeout=timeout,
     )
     by_selection = dict(zip(distinct, picked, strict=True))
@@ -127,7 +125,6 @@ def parse_project(
     selections: Sequence[tuple[str, ...]] = (),
     *,
     tables: Mapping[tuple[str, str], Sequence[str]] | None = None,
-    destination_service: str = "duckdb",
     timeout: float = 300,
 ) -> tuple[list[ModelSnapshot], list[set[str]]]:
     """`dbt parse` and `dbt compile` of the project at `path` (one subprocess): its models with
@@ -167,12 +164,7 @@ def parse_project(
         manifest = json.loads(Path(tmp, "target", "manifest.json").read_text(encoding="utf-8"))
         picked = json.loads(Path(tmp, "selected.json").read_text(encoding="utf-8"))
         compiled = json.loads(Path(tmp, "compiled.json").read_text(encoding="utf-8"))
-    models = with_column_lineage(
-        models_from_manifest(manifest),
-        compiled,
-        tables or {},
-        destination_service=destination_service,
-    )
+    models = with_column_lineage(models_from_manifest(manifest), compiled, tables or {})
     every = {m.unique_id for m in models}
     return models, [every if ids is None else set(ids) & every for ids in picked]
 

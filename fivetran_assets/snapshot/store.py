@@ -526,12 +526,7 @@ def write_snapshot(
         if group.transformations:
             live_tr = {t.name: t.id for t in client.list_transformations(group_id=live.id)}
             models = (
-                transformation_models(
-                    estate,
-                    group,
-                    tables=landed_columns(snaps),
-                    destination_service=destination.service,
-                )
+                transformation_models(estate, group, tables=landed_columns(snaps))
                 if dbt and group.transformation_project
                 else {}
             )
