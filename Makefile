@@ -38,7 +38,7 @@ test: $(STAMP)
 
 # Opt-in: the Airflow provider against the local Fivetran (installs apache-airflow once, minutes).
 test-airflow: $(STAMP)
-	FIVETRAN_ASSETS_AIRFLOW_TESTS=1 $(BIN)/python -m pytest -q fivetran_assets_tests/clients
+	$(BIN)/python -m pytest -q --airflow fivetran_assets_tests/clients
 
 bench: $(STAMP)
 	@echo "benchmarks at full size (a while; results in bench/results/latest.md)"

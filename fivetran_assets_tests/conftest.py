@@ -21,6 +21,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="test",
         help="size of the fuzz and fault campaigns: test (make test, bounded) or bench (longer)",
     )
+    # An option, not a variable: the environment is scrubbed of FIVETRAN_* before tests run.
+    parser.addoption(
+        "--airflow",
+        action="store_true",
+        help="also run the Airflow provider against the local Fivetran (installs apache-airflow)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -27,11 +27,11 @@ reloads (the UI's Reload, or a restart).
 
 import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Annotated, Any, Self
 
@@ -46,6 +46,7 @@ from dagster.components.utils.defs_state import (
 )
 from dagster.components.utils.translation import TranslatorResolvingInfo
 from dagster_shared.serdes.objects.models.defs_state_info import DefsStateManagementType
+from dagster_shared.yaml_utils.source_position import SourcePosition
 from pydantic import Field
 
 from fivetran_assets.dagster.translator import (
@@ -144,6 +145,14 @@ class FivetranEstateComponent(dg.StateBackedComponent, dg.Resolvable):
         # write_state_to_path gets no context: remember where the project is
         object.__setattr__(component, "_project_root", context.project_root)
         return component
+
+    @classmethod
+    def get_code_references_for_yaml(
+        cls, yaml_path: Path, source_position: SourcePosition, context: ComponentLoadContext
+    ) -> Sequence[dg.LocalFileCodeReference]:
+        """Dagster's reference to our defs.yaml line, as its default builds it, but built once:
+        Dagster asks again for every asset and check (tens of thousands in a large estate)."""
+        return _yaml_reference(str(yaml_path), source_position.start.line)
 
     # -- where things are ----------------------------------------------------------------
 
@@ -251,6 +260,11 @@ class FivetranEstateComponent(dg.StateBackedComponent, dg.Resolvable):
 
         with set_defs_state_storage(storage), self.capture_client(client):
             return asyncio.run(self.refresh_state(self.project_root))
+
+
+@cache
+def _yaml_reference(path: str, line: int) -> tuple[dg.LocalFileCodeReference, ...]:
+    return (dg.LocalFileCodeReference(file_path=path, line_number=line),)
 
 
 def refresh_project_state(config: Path, root: Path, client: FivetranClient) -> list[str]:

@@ -38,6 +38,7 @@ from fivetran_assets.snapshot.store import (
     Snapshot,
     TableSnapshot,
     TransformationSnapshot,
+    upstream_first,
 )
 
 ConditionFactory = Callable[[Sequence[dg.AssetKey]], dg.AutomationCondition]
@@ -109,26 +110,6 @@ class _Keys:
             f"asset key {key.to_user_string()} is produced by {first[1]} of group {first[0]} "
             f"and by {what} of group {group}: {fix}"
         )
-
-
-def _topological(models: tuple[ModelSnapshot, ...]) -> list[ModelSnapshot]:
-    """Models after the models they ref: a multi-asset must yield results in that order."""
-    by_name = {m.name: m for m in models}
-    done: dict[str, ModelSnapshot] = {}
-    visiting: set[str] = set()
-
-    def visit(model: ModelSnapshot) -> None:
-        if model.name in done or model.name in visiting:
-            return
-        visiting.add(model.name)
-        for ref in model.refs:
-            if ref in by_name:
-                visit(by_name[ref])
-        done[model.name] = model
-
-    for model in models:
-        visit(model)
-    return list(done.values())
 
 
 @dataclass
@@ -236,13 +217,22 @@ def _transformation(
     by_name: dict[str, dg.AssetKey] = {}
     specs: list[dg.AssetSpec] = []
     models: dict[dg.AssetKey, ModelSnapshot] = {}
-    for model in _topological(snap.models):
-        deps = [
-            table_keys.get((view.group, schema, table)) or dg.AssetKey([schema, table])
+    for model in upstream_first(snap.models):
+        reads = {
+            (schema, table): table_keys.get((view.group, schema, table))
+            or dg.AssetKey([schema, table])
             for schema, table in model.sources
-        ]
-        deps.extend(by_name[ref] for ref in model.refs if ref in by_name)
-        props = FivetranModelProps(view, snap.id, model, destination, tuple(deps))
+        }
+        deps = list(reads.values())
+        for ref in model.refs:
+            if ref in by_name:
+                deps.append(by_name[ref])
+                reads[models[by_name[ref]].relation] = by_name[ref]
+        column_deps = tuple(
+            (column, tuple((reads[s, tb], c) for s, tb, c in sources if (s, tb) in reads))
+            for column, sources in model.column_lineage
+        )
+        props = FivetranModelProps(view, snap.id, model, destination, tuple(deps), column_deps)
         spec = t.spec(props, owner)
         by_name[model.name] = spec.key
         models[spec.key] = model

@@ -17,12 +17,13 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from fivetran_assets.snapshot.dbt_lineage import with_column_lineage
 from fivetran_assets.snapshot.store import ModelSnapshot, SnapshotError
 
 if TYPE_CHECKING:
@@ -47,12 +48,19 @@ def project_dir(estate: Estate, group: Group) -> Path:
 
 
 def transformation_models(
-    estate: Estate, group: Group, *, timeout: float = 300
+    estate: Estate,
+    group: Group,
+    *,
+    tables: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    timeout: float = 300,
 ) -> dict[str, tuple[ModelSnapshot, ...]]:
     """The models each transformation of the group builds, by name: those its `dbt run`,
     `build`, `seed` or `snapshot` steps select (dbt's own selection, so every selector works);
     a step without a selection builds them all. A model two transformations build belongs to
-    the first of them in the config (an asset has one key, so one owner)."""
+    the first of them in the config (an asset has one key, so one owner).
+
+    `tables` (destination (schema, table) -> column names: what the group's connections land)
+    let the models' column lineage reach the synced tables' columns."""
     project = group.transformation_project
     if project is None:
         return {}
@@ -62,7 +70,11 @@ def transformation_models(
     }
     distinct = sorted({sel for sels in plans.values() for sel in sels})
     models, picked = parse_project(
-        project_dir(estate, group), project.default_schema, distinct, timeout=timeout
+        project_dir(estate, group),
+        project.default_schema,
+        distinct,
+        tables=tables,
+        timeout=timeout,
     )
     by_selection = dict(zip(distinct, picked, strict=True))
     out = {}
@@ -112,10 +124,12 @@ def parse_project(
     default_schema: str,
     selections: Sequence[tuple[str, ...]] = (),
     *,
+    tables: Mapping[tuple[str, str], Sequence[str]] | None = None,
     timeout: float = 300,
 ) -> tuple[list[ModelSnapshot], list[set[str]]]:
-    """`dbt parse` of the project at `path` (one subprocess): its models, and for each of
-    `selections` (dbt selection arguments; empty: all) the unique ids of the models it picks."""
+    """`dbt parse` and `dbt compile` of the project at `path` (one subprocess): its models with
+    their column lineage (to `tables`' columns and each other's), and for each of `selections`
+    (dbt selection arguments; empty: all) the unique ids of the models it picks."""
     from fivetran_assets.extras import has_local, missing_message
 
     if not has_local("dbt.cli.main", "dbt.adapters.duckdb"):
@@ -149,7 +163,8 @@ def parse_project(
             raise SnapshotError(f"dbt parse of {path} failed: " + " | ".join(tail))
         manifest = json.loads(Path(tmp, "target", "manifest.json").read_text(encoding="utf-8"))
         picked = json.loads(Path(tmp, "selected.json").read_text(encoding="utf-8"))
-    models = models_from_manifest(manifest)
+        compiled = json.loads(Path(tmp, "compiled.json").read_text(encoding="utf-8"))
+    models = with_column_lineage(models_from_manifest(manifest), compiled, tables or {})
     every = {m.unique_id for m in models}
     return models, [every if ids is None else set(ids) & every for ids in picked]
 

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -140,11 +141,34 @@ class ModelSnapshot:
     version: str | None = None
     asset_key: tuple[str, ...] | None = None
     tests: tuple[str, ...] = ()  # names of the data tests attached to it
+    # Each output column with the (schema, table, column) it is computed from (`dbt_lineage`).
+    column_lineage: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = ()
 
     @property
     def relation(self) -> tuple[str, str]:
         """(schema, table) of what the model builds in the warehouse."""
         return self.schema, self.alias or self.name
+
+
+def upstream_first(models: Sequence[ModelSnapshot]) -> list[ModelSnapshot]:
+    """Models after the models they ref (a multi-asset yields results in that order; lineage
+    traces a model after what it reads)."""
+    by_name = {m.name: m for m in models}
+    done: dict[str, ModelSnapshot] = {}
+    visiting: set[str] = set()
+
+    def visit(model: ModelSnapshot) -> None:
+        if model.name in done or model.name in visiting:
+            return
+        visiting.add(model.name)
+        for ref in model.refs:
+            if ref in by_name:
+                visit(by_name[ref])
+        done[model.name] = model
+
+    for model in models:
+        visit(model)
+    return list(done.values())
 
 
 @dataclass(frozen=True)
@@ -308,6 +332,7 @@ def _transformation_json(t: TransformationSnapshot) -> dict[str, Any]:
                 "version": m.version,
                 "asset_key": list(m.asset_key) if m.asset_key else None,
                 "tests": list(m.tests),
+                "column_lineage": [[c, [list(r) for r in reads]] for c, reads in m.column_lineage],
             }
             for m in t.models
         ],
@@ -334,6 +359,10 @@ def _transformation_from(t: dict[str, Any]) -> TransformationSnapshot:
                 version=m.get("version"),
                 asset_key=tuple(m["asset_key"]) if m.get("asset_key") else None,
                 tests=tuple(m.get("tests", ())),
+                column_lineage=tuple(
+                    (c, tuple((r[0], r[1], r[2]) for r in reads))
+                    for c, reads in m.get("column_lineage", ())
+                ),
             )
             for m in t.get("models", ())
         ),
@@ -497,7 +526,9 @@ def write_snapshot(
         if group.transformations:
             live_tr = {t.name: t.id for t in client.list_transformations(group_id=live.id)}
             models = (
-                transformation_models(estate, group) if dbt and group.transformation_project else {}
+                transformation_models(estate, group, tables=landed_columns(snaps))
+                if dbt and group.transformation_project
+                else {}
             )
             transformations.extend(
                 TransformationSnapshot(
@@ -513,6 +544,30 @@ def write_snapshot(
     )
     save_snapshot(snapshot, path if path is not None else default_snapshot_path(estate.root))
     return snapshot
+
+
+def system_columns(table: TableSnapshot) -> tuple[str, ...]:
+    """The columns Fivetran adds to a table it lands: `_fivetran_synced`, `_fivetran_deleted`,
+    history mode's three, `_fivetran_id` when the table has no primary key."""
+    added = ["_fivetran_synced", "_fivetran_deleted"]
+    if (table.sync_mode or "").upper() == "HISTORY":
+        added += ["_fivetran_active", "_fivetran_start", "_fivetran_end"]
+    if not any(c.primary_key for c in table.columns):
+        added.append("_fivetran_id")
+    return tuple(added)
+
+
+def landed_columns(snaps: Sequence[ConnectionSnapshot]) -> dict[tuple[str, str], list[str]]:
+    """Each landed table's destination columns by (schema, table), Fivetran's own included:
+    what the group's dbt models read."""
+    return {
+        (t.destination_schema, t.destination_table): [
+            *(c.name for c in t.columns),
+            *system_columns(t),
+        ]
+        for c in snaps
+        for t in c.tables
+    }
 
 
 def _typed(

@@ -3,14 +3,13 @@ Fivetran: `FivetranHook.test_connection()` (it reads `GET /v1/users`), the conne
 reads, and the metadata its OpenLineage support joins (`get_metadata` tables and columns,
 matched by `operator_utils._get_table_id` on source and destination names).
 
-apache-airflow takes minutes to install, so this is opt-in: set FIVETRAN_ASSETS_AIRFLOW_TESTS=1
+apache-airflow takes minutes to install, so this is opt-in: `make test-airflow` (`pytest --airflow`)
 (the virtualenv is then built once under `.cache/clients/airflow` and reused).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -25,10 +24,12 @@ from fivetran_assets_tests.clients.api_host import (
 )
 from fivetran_assets_tests.emulator.support import Api, make_connection, make_estate, make_source
 
-OPT_IN = "FIVETRAN_ASSETS_AIRFLOW_TESTS"
-pytestmark = pytest.mark.skipif(
-    os.environ.get(OPT_IN) != "1", reason=f"opt-in (apache-airflow is heavy): set {OPT_IN}=1"
-)
+
+@pytest.fixture(autouse=True)
+def _opted_in(request: pytest.FixtureRequest) -> None:
+    if not request.config.getoption("--airflow"):
+        pytest.skip("opt-in (apache-airflow is heavy): make test-airflow (pytest --airflow)")
+
 
 _HOOK = """
 import json, sys

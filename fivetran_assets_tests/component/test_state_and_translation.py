@@ -62,3 +62,14 @@ def test_the_refresh_job_stores_local_state_that_the_next_load_translates(
     lineage = graph.get(key).metadata["dagster/column_lineage"].deps_by_column
     assert {dep.asset_key for deps in lineage.values() for dep in deps} == {source}
     assert not graph.get(source).is_materializable
+    assert graph.get(source).metadata["dagster/table_name"] == "main.employees"
+    assert graph.get(source).metadata["dagster/column_schema"].columns
+    # every asset and check points at the defs.yaml that declares it, once (Dagster's reference)
+    defs_yaml = str(root / PACKAGE / "defs" / "fivetran" / "defs.yaml")
+    (check,) = [c for c in graph.asset_check_keys if c.asset_key == key]
+    for metadata in (
+        *(graph.get(k).metadata for k in (key, model, source)),
+        graph.get_check_spec(check).metadata,
+    ):
+        (ref,) = metadata["dagster/code_references"].code_references
+        assert (ref.file_path, ref.line_number) == (defs_yaml, 1)

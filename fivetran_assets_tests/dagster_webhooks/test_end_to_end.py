@@ -53,13 +53,18 @@ def test_fivetran_run_syncs_are_recorded_and_integrated_run_requested(live: Live
     deadline = time.monotonic() + 40
     while not (wanted <= recorded and requests) and time.monotonic() < deadline:
         result = t.tick()
-        recorded |= {e.asset_key for e in result.asset_events}
+        # Materializations only: a sync that ends badly is observed on any connection's tables
+        # (a loaded machine can make the local Fivetran reschedule a Dagster-requested sync).
+        recorded |= {
+            e.asset_key for e in result.asset_events if isinstance(e, dg.AssetMaterialization)
+        }
         requests += result.run_requests
         time.sleep(0.3)
     assert wanted <= recorded, f"not recorded: {sorted(map(str, wanted - recorded))}"
     (request,) = requests[:1]
     assert models <= set(request.asset_selection)
-    assert not any(k.path[0].startswith(("engineering", "finance")) for k in recorded)
+    dagster_run = [k for k in recorded if k.path[0].startswith(("engineering", "finance"))]
+    assert not dagster_run, f"Dagster-scheduled syncs recorded by the sensor: {dagster_run}"
 
     sync_ends = {
         e.event.sync_id
