@@ -59,7 +59,7 @@ def with_column_lineage(
             declared = [c for c in model.columns if c not in outputs]
             model = replace(model, columns=(*outputs, *declared), column_lineage=tuple(traced))
         out[model.unique_id] = model
-    return [out.get(m.unique_id, m) for m in models]
+    return [out[m.unique_id] for m in models]  # upstream_first visits every model
 
 
 def _relation(db: str, table: str) -> str:

@@ -12,6 +12,7 @@ definitions load. The project is parsed into a temporary target with a generated
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shlex
 import subprocess
@@ -25,6 +26,8 @@ import yaml
 
 from fivetran_assets.snapshot.dbt_lineage import with_column_lineage
 from fivetran_assets.snapshot.store import ModelSnapshot, SnapshotError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from fivetran_assets.estate import Estate, Group
@@ -164,7 +167,15 @@ def parse_project(
         manifest = json.loads(Path(tmp, "target", "manifest.json").read_text(encoding="utf-8"))
         picked = json.loads(Path(tmp, "selected.json").read_text(encoding="utf-8"))
         compiled = json.loads(Path(tmp, "compiled.json").read_text(encoding="utf-8"))
-    models = with_column_lineage(models_from_manifest(manifest), compiled, tables or {})
+    found = models_from_manifest(manifest)
+    if found and not compiled:
+        tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
+        log.warning(
+            "dbt compile of %s failed without a warehouse, so its models get no column lineage: %s",
+            path,
+            " | ".join(tail),
+        )
+    models = with_column_lineage(found, compiled, tables or {})
     every = {m.unique_id for m in models}
     return models, [every if ids is None else set(ids) & every for ids in picked]
 

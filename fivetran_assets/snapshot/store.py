@@ -549,7 +549,9 @@ def write_snapshot(
 def system_columns(table: TableSnapshot) -> tuple[str, ...]:
     """The columns Fivetran adds to a table it lands: `_fivetran_synced`, `_fivetran_deleted`,
     history mode's three, `_fivetran_id` when the table has no primary key."""
-    added = ["_fivetran_synced", "_fivetran_deleted"]
+    from fivetran_assets.snapshot.warehouse import DELETED_COLUMN, SYNCED_COLUMN
+
+    added = [SYNCED_COLUMN, DELETED_COLUMN]
     if (table.sync_mode or "").upper() == "HISTORY":
         added += ["_fivetran_active", "_fivetran_start", "_fivetran_end"]
     if not any(c.primary_key for c in table.columns):

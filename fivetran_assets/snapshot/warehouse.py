@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 SYNCED_COLUMN = "_fivetran_synced"  # when Fivetran wrote the row (UTC)
+DELETED_COLUMN = "_fivetran_deleted"  # soft delete: the row is gone at the source
 
 
 class WarehouseError(Exception):
@@ -165,8 +166,8 @@ def _count(
         return TableStats(schema=schema, table=table, exists=False)
     relation = f"{_quote(schema)}.{_quote(table)}"
     active = (
-        "count(*) FILTER (WHERE NOT coalesce(_fivetran_deleted, false))"
-        if "_fivetran_deleted" in columns
+        f"count(*) FILTER (WHERE NOT coalesce({_quote(DELETED_COLUMN)}, false))"
+        if DELETED_COLUMN in columns
         else "count(*)"
     )
     counted = window is not None and SYNCED_COLUMN in columns

@@ -45,3 +45,23 @@ def test_columns_are_traced_through_ctes_joins_and_models() -> None:
 def test_unreadable_sql_keeps_the_model_without_lineage() -> None:
     broken = {"model.p.orders": "select from where (((", "model.p.revenue": ""}
     assert with_column_lineage([ORDERS, REVENUE], broken, TABLES) == [ORDERS, REVENUE]
+
+
+def test_a_project_that_needs_a_warehouse_to_compile_keeps_its_models(tmp_path, caplog) -> None:
+    """`dbt compile` runs against an empty in-memory DuckDB: a model whose Jinja queries the
+    warehouse fails it, the models still load, and the lost lineage is said, not silent."""
+    from fivetran_assets.snapshot.dbt_manifest import parse_project
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "dbt_project.yml").write_text(
+        "name: needs_warehouse\nversion: '1.0'\nconfig-version: 2\nprofile: p\n"
+    )
+    (tmp_path / "models" / "plain.sql").write_text("select 1 as one")
+    (tmp_path / "models" / "probing.sql").write_text(
+        "{% if execute %}{% do run_query('select * from hr.employees') %}{% endif %}select 2 as two"
+    )
+    with caplog.at_level("WARNING", logger="fivetran_assets.snapshot.dbt_manifest"):
+        models, _ = parse_project(tmp_path, "analytics")
+    assert sorted(m.name for m in models) == ["plain", "probing"]
+    assert all(m.column_lineage == () for m in models)
+    assert "dbt compile" in caplog.text and "no column lineage" in caplog.text
