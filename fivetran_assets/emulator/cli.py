@@ -46,6 +46,12 @@ def emulator() -> None:
 )
 @click.option("--sync-workers", default=4, show_default=True, type=click.IntRange(min=1))
 @click.option("--no-rate-limits", is_flag=True, help="Admit every request (no 429).")
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Print a line per request (GET /_local/requests lists them either way).",
+)
 def serve(
     host: str,
     port: int,
@@ -56,6 +62,7 @@ def serve(
     sync_seconds: float,
     sync_workers: int,
     no_rate_limits: bool,
+    access_log: bool,
 ) -> None:
     """Serve Fivetran's REST API on HOST:PORT, state under --state."""
     from fivetran_assets.extras import MissingExtra, require_local
@@ -79,7 +86,7 @@ def serve(
         rate_limits=RateLimits(enabled=not no_rate_limits),
     )
     click.echo(f"Local Fivetran on http://{host}:{port} (state in {state_dir}, API key {api_key})")
-    run(settings, host=host, port=port)
+    run(settings, host=host, port=port, access_log=access_log)
 
 
 from fivetran_assets.emulator.dataplane.seed_cli import mutate_demo, seed_demo  # noqa: E402

@@ -5,7 +5,9 @@
 the reason) and sends ``sync_end``. ``is_historical_sync`` is true for the first sync and for full
 resyncs. Auto connections sync every ``sync_frequency`` Fivetran minutes unless paused; a
 rescheduled sync resumes at ``rescheduled_for``. Syncs run in a bounded thread pool; a forced
-sync cancels the running one and starts after it stopped.
+sync cancels the running one and starts after it stopped. The scheduler's tick (ten a second)
+looks only at the connections that can come due, kept in a live index of the store: scanning
+10,000 connections on every tick took a quarter of the server's CPU while it answered a plan.
 """
 
 from __future__ import annotations
@@ -41,6 +43,19 @@ def next_sync_time(conn: dict[str, Any], now: datetime) -> datetime:
     return now + timedelta(minutes=conn["sync_frequency"])
 
 
+def due_at(conn: dict[str, Any]) -> str | None:
+    """When the scheduler should start ``conn`` (an ISO time), or None if it never will as it
+    stands: paused, not set up, or neither rescheduled nor on an automatic schedule."""
+    status = conn["status"]
+    if conn["paused"] or status["setup_state"] != "connected":
+        return None
+    if status["sync_state"] == "rescheduled":
+        return status.get("rescheduled_for")
+    if conn["schedule_type"] == "auto":
+        return conn.get("_next_sync_at")
+    return None
+
+
 @dataclass
 class SyncRun:
     connection_id: str
@@ -65,6 +80,8 @@ class SyncEngine:
             max_workers=emulator.settings.sync_workers, thread_name_prefix="sync"
         )
         self._runs: dict[str, SyncRun] = {}
+        # Only connections that can come due are looked at on a tick (not every connection).
+        self._due = emulator.store.index("connection", due_at)
         self._stopping = threading.Event()
         self._scheduler = threading.Thread(
             target=self._schedule_loop, name="scheduler", daemon=True
@@ -170,22 +187,13 @@ class SyncEngine:
 
     def _tick(self) -> None:
         now = iso(self._emu.clock.now())
-        for conn in self._emu.store.values("connection"):
-            if conn["id"] in self._runs or conn["paused"]:
-                continue
-            status = conn["status"]
-            if status["setup_state"] != "connected":
-                continue
-            due = None
-            if status["sync_state"] == "rescheduled":
-                due = status.get("rescheduled_for")
-            elif conn["schedule_type"] == "auto":
-                due = conn.get("_next_sync_at")
-            if due is not None and due <= now:
-                try:
-                    self.trigger(conn["id"], manual=False)
-                except Exception:
-                    log.exception("scheduled sync of %s failed to start", conn["id"])
+        with self._emu.store.lock:
+            due = [oid for oid, at in self._due.items() if at <= now and oid not in self._runs]
+        for connection_id in due:
+            try:
+                self.trigger(connection_id, manual=False)
+            except Exception:
+                log.exception("scheduled sync of %s failed to start", connection_id)
 
     def _work(self, run: SyncRun) -> None:
         try:

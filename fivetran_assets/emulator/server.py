@@ -110,7 +110,7 @@ class EmulatorServer:
         self.stop()
 
 
-def serve(settings: Settings, *, host: str, port: int) -> None:
+def serve(settings: Settings, *, host: str, port: int, access_log: bool = False) -> None:
     """Serve in the foreground until interrupted (the CLI)."""
     emu = Emulator(settings)
     faults = FaultInjector()
@@ -118,6 +118,8 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     app = build_app(emu, faults=faults, request_log=RequestLog())
     emu.start()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info", lifespan="off")
+        uvicorn.run(
+            app, host=host, port=port, log_level="info", lifespan="off", access_log=access_log
+        )
     finally:
         emu.stop()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from fivetran_assets.fivetran.client import FivetranClient
 from fivetran_assets.fivetran.models import Connection, Destination, Group, Webhook
 from fivetran_assets.fivetran.schema_config import SchemaConfig
 from fivetran_assets.fivetran.transformations import Transformation, TransformationProject
+from fivetran_assets.reconcile.collector import collector_paused
 
 DEFAULT_READ_WORKERS = 32
 
@@ -114,7 +115,11 @@ def read_estate(
     Every call is a read, so `workers` may be high: the pool hides latency, the client's rate
     limiter keeps the budget.
     """
-    wanted = set(group_names)
+    with collector_paused():
+        return _read(client, set(group_names), workers)
+
+
+def _read(client: FivetranClient, wanted: set[str], workers: int) -> LiveEstate:
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="plan-read")
     try:
         groups_f = pool.submit(lambda: list(client.list_groups()))
@@ -136,6 +141,11 @@ def read_estate(
         webhooks = webhooks_f.result()
         projects = [p for p in projects_f.result() if p.group_id in managed]
         transformations = transformations_f.result()
+        # One wait for all: a `result()` per future would wake this thread 10,000 times to
+        # contend for the GIL with the workers; the first failure ends the wait.
+        done, pending = wait(schema_futures.values(), return_when=FIRST_EXCEPTION)
+        if pending:  # a read failed: raise it now, the reads not yet started are dropped
+            next(f for f in done if f.exception() is not None).result()
         schema_configs = {cid: future.result() for cid, future in schema_futures.items()}
     finally:
         # On an error, reads not yet started are dropped rather than spent.

@@ -198,3 +198,58 @@ def test_malformed_payloads_name_the_field(record: Any, data: Any, where: str) -
     with pytest.raises(UnexpectedResponseError) as info:
         record.from_api(data)
     assert where in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [
+        ({}, ("c", None, True, False, False, True)),
+        (
+            {
+                "name_in_destination": "c_2",
+                "enabled": False,
+                "hashed": True,
+                "is_primary_key": True,
+                "enabled_patch_settings": {"allowed": False, "reason": "primary key"},
+            },
+            ("c", "c_2", False, True, True, False),
+        ),
+        (
+            {"enabled": None, "hashed": None, "enabled_patch_settings": None},
+            ("c", None, True, False, False, True),
+        ),
+        ({"enabled": "false", "hashed": "TRUE"}, ("c", None, False, True, False, True)),
+        ({"enabled_patch_settings": {"allowed": None}}, ("c", None, True, False, False, True)),
+        ({"enabled_patch_settings": {"allowed": "false"}}, ("c", None, True, False, False, False)),
+    ],
+)
+def test_columns_read_alike_on_the_quick_path_and_the_general_one(
+    column: dict[str, Any], expected: tuple
+) -> None:
+    """Well-typed columns take a shortcut (a plan parses hundreds of thousands); odd but
+    accepted values (string booleans, nulls) still read as the general readers read them."""
+    data = {"schemas": {"s": {"tables": {"t": {"columns": {"c": column}}}}}}
+    parsed = SchemaConfig.from_api(data).schemas["s"].tables["t"].columns["c"]
+    assert (
+        parsed.name,
+        parsed.name_in_destination,
+        parsed.enabled,
+        parsed.hashed,
+        parsed.is_primary_key,
+        parsed.enabled_patch_allowed,
+    ) == expected
+
+
+@pytest.mark.parametrize(
+    ("column", "where"),
+    [
+        ({"name_in_destination": 7}, "Column[c].name_in_destination"),
+        ({"enabled_patch_settings": []}, "Column[c].enabled_patch_settings"),
+        ({"enabled_patch_settings": {"allowed": 1}}, "Column[c].enabled_patch_settings.allowed"),
+    ],
+)
+def test_malformed_columns_name_the_field(column: dict[str, Any], where: str) -> None:
+    data = {"schemas": {"s": {"tables": {"t": {"columns": {"c": column}}}}}}
+    with pytest.raises(UnexpectedResponseError) as info:
+        SchemaConfig.from_api(data)
+    assert where in str(info.value)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 
 import pytest
 
 from fivetran_assets.estate import EstateError
+from fivetran_assets.fivetran import FivetranError
 
 WRITES = ("POST", "PATCH", "DELETE")
 
@@ -69,3 +71,15 @@ def test_missing_secret_stops_apply_before_any_call(demo) -> None:
     assert "FIVETRAN_WEBHOOK_SECRET" in str(raised.value)
     assert "webhooks[0].secret" in str(raised.value)
     assert demo.requests() == []
+
+
+def test_a_failed_schema_read_fails_the_plan_and_leaves_the_collector_on(demo) -> None:
+    """The plan's schema reads run on a pool with the cycle collector paused: a read that
+    fails for good ends the plan with its error, and the collector is back on afterwards."""
+    report = demo.reconciler().apply(demo.reconciler().plan())
+    assert report.result.ok, report.result.failures()
+    demo.fault(kind="status", status=403, path="/v1/connections/*/schemas", count=-1)
+    with pytest.raises(FivetranError) as info:
+        demo.reconciler().plan()
+    assert str(info.value).startswith("403 ") and "/schemas" in str(info.value)
+    assert gc.isenabled()
