@@ -35,7 +35,12 @@ from fivetran_assets.reconcile.fingerprints import FingerprintStore
 from fivetran_assets.reconcile.move_ops import SYNC_TIMEOUT
 from fivetran_assets.reconcile.moves import staging_names
 from fivetran_assets.reconcile.plan import Kind, Plan, PlanWarning
-from fivetran_assets.reconcile.reader import AmbiguousIdentityError, LiveEstate, read_estate
+from fivetran_assets.reconcile.reader import (
+    AmbiguousIdentityError,
+    LiveEstate,
+    read_estate,
+    reading_estate,
+)
 from fivetran_assets.reconcile.render import apply_summary
 from fivetran_assets.snapshot.store import write_snapshot
 from fivetran_assets.state.locks import DEFAULT_LOCK_TIMEOUT, Holder, apply_lock
@@ -141,21 +146,24 @@ class Reconciler:
         return desired_groups(self.estate, self.environment)
 
     def read(self) -> LiveEstate:
-        names = [*self.desired, *staging_names(self.desired)]
-        return read_estate(self.client, names, workers=self.read_workers)
+        return read_estate(self.client, self._read_names(), workers=self.read_workers)
+
+    def _read_names(self) -> list[str]:
+        return [*self.desired, *staging_names(self.desired)]
 
     def plan(self, *, prune: bool = False) -> Plan:
         """A plan from a fresh read of the live estate, access and governance included
         (EstateError when a role the config names is not one Fivetran knows), with the
         config's advice as warnings."""
-        live = self.read()
-        plan = compute_plan(
-            self.desired,
-            live,
-            fingerprints=self.fingerprints,
-            environment=self.environment,
-            prune=prune,
-        )
+        with reading_estate(self.client, self._read_names(), workers=self.read_workers) as live:
+            # Diffed as the schema configs arrive: the first groups while the last are read.
+            plan = compute_plan(
+                self.desired,
+                live,
+                fingerprints=self.fingerprints,
+                environment=self.environment,
+                prune=prune,
+            )
         plan = with_access(
             plan,
             self.estate,
