@@ -15,6 +15,13 @@ answers are written together: each thread queues what it needs (a token to spend
 record) and then takes the connection; whichever thread holds it serves everything queued so far
 in one transaction, each spend and answer at that moment, which is when it would have been
 written alone. A thread whose work another already did finds the queue empty and writes nothing.
+
+A transaction that spends for `spending` also spends spare request tokens (a lease, up to 32)
+while the window is under half spent and the budget is at least 128 a window: the process's next
+requests take one without a transaction. Spares are real spends, so no other process can count
+on them; one not sent within 0.25 s, and every one left when the process has no request in
+flight, is given back (its row deleted, the count lowered). A spare's spend is timed from the
+lease until its answer moves it, as an ordinary spend is timed from its acquire.
 """
 
 from __future__ import annotations
@@ -41,6 +48,11 @@ CREATES_PER_HOUR = "creates_per_hour"
 
 Windows = list[tuple[str, int, float]]  # (bucket, limit, seconds)
 
+LEASE_MAX = 32
+"""Spare request tokens one transaction may take for the process's next requests."""
+LEASE_SECONDS = 0.25
+"""A spare token not sent within this long goes back: its spend's time would lag its send."""
+
 
 @dataclass(eq=False)
 class _Ask:
@@ -48,6 +60,7 @@ class _Ask:
 
     windows: Windows
     token: str | None
+    lease: bool = False  # may take spare request tokens while the window is under half spent
     wait: float | None = None  # set once decided: <= 0 spent, else seconds until worth asking
 
 
@@ -80,6 +93,9 @@ class SharedRateLimiter:
         self._token_numbers = itertools.count()
         self._asks: list[_Ask] = []
         self._answered_tokens: list[str] = []
+        self._leases: list[tuple[str, float]] = []  # spare tokens spent, unsent: (token, when)
+        self._returned: list[str] = []  # spare tokens to give back (unspend) in the next write
+        self._in_flight = 0
         self._queue_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -88,12 +104,18 @@ class SharedRateLimiter:
     def _now(self, db: Database) -> float:
         return self._clock() if self._clock is not None else db.now()
 
-    def acquire(self, *, create: bool = False, token: str | None = None) -> float:
-        """Wait for a token (and a create token when `create`), spend it; return seconds waited."""
+    def _elapsed(self) -> float:
+        return self._clock() if self._clock is not None else time.monotonic()
+
+    def acquire(
+        self, *, create: bool = False, token: str | None = None, lease: bool = False
+    ) -> float:
+        """Wait for a token (and a create token when `create`), spend it; return seconds waited.
+        With `lease`, the same transaction may spend spare request tokens for `spending`."""
         windows = self._requests + self._creates if create else self._requests
         waited = 0.0
         while True:
-            ask = _Ask(windows, token)
+            ask = _Ask(windows, token, lease=lease and not create)
             with self._queue_lock:
                 self._asks.append(ask)
             try:
@@ -114,24 +136,83 @@ class SharedRateLimiter:
 
     @contextlib.contextmanager
     def spending(self, *, create: bool = False) -> Iterator[float]:
-        """`acquire` for the request sent in the block; its spend counts from when it ended."""
-        token = f"{self._token_prefix}-{next(self._token_numbers)}"
-        waited = self.acquire(create=create, token=token)
+        """`acquire` for the request sent in the block; its spend counts from when it ended.
+
+        A request (not a create) first takes a spare token an earlier transaction spent for it
+        (see the module docstring), if one is fresh, and then touches the database only to
+        record its answer."""
+        token = None if create else self._take_lease()
+        if token is None:
+            token = self._new_token()
+            waited = self.acquire(create=create, token=token, lease=not create)
+        else:
+            waited = 0.0
+        with self._queue_lock:
+            self._in_flight += 1
         try:
             yield waited
         finally:
             with self._queue_lock:
                 self._answered_tokens.append(token)
+                self._in_flight -= 1
+                if self._in_flight == 0:  # idle: the spare tokens go back
+                    self._returned += [spare for spare, _ in self._leases]
+                    self._leases = []
             try:
                 self.state.run(self._record_answers)
             except StateError as exc:  # the spend keeps its start time: a little less margin
                 logger.warning("rate limiter: could not record an answered request: %s", exc)
 
+    def _new_token(self) -> str:
+        return f"{self._token_prefix}-{next(self._token_numbers)}"
+
+    def _take_lease(self) -> str | None:
+        """A fresh spare token, or None (stale ones are queued to go back)."""
+        with self._queue_lock:
+            if self._leases and self._elapsed() - self._leases[-1][1] <= LEASE_SECONDS:
+                return self._leases.pop()[0]
+            self._returned += [spare for spare, _ in self._leases]
+            self._leases = []
+            return None
+
     def _record_answers(self, db: Database) -> None:
-        """Move the spends of every answered token queued so far to now (none queued: another
-        thread holding the connection already did)."""
-        with self._answers_taken() as tokens:
-            self._write_answers(db, tokens)
+        """Move the spends of every answered token queued so far to now and give back the spare
+        tokens queued to go back (none queued: another thread holding the connection did)."""
+        with self._answers_taken() as tokens, self._returns_taken() as returned:
+            if not returned:
+                self._write_answers(db, tokens)
+                return
+            with db.transaction():
+                db.lock(f"fivetran_assets:rate:{self.account}")  # the count moves with the rows
+                self._write_answers(db, tokens)
+                self._write_returns(db, returned)
+
+    @contextlib.contextmanager
+    def _returns_taken(self) -> Iterator[list[str]]:
+        """The spare tokens queued to go back, taken off the queue; put back if the block
+        fails."""
+        with self._queue_lock:
+            tokens, self._returned = self._returned, []
+        try:
+            yield tokens
+        except BaseException:
+            with self._queue_lock:
+                self._returned[:0] = tokens
+            raise
+
+    def _write_returns(self, db: Database, tokens: list[str]) -> None:
+        """Unspend spare tokens never sent (those already expired are gone: nothing to undo)."""
+        if tokens:
+            removed = db.execute(
+                f"DELETE FROM rate_spends WHERE account = ? AND bucket = ? "
+                f"AND token IN ({', '.join('?' * len(tokens))})",
+                (self.account, REQUESTS, *tokens),
+            ).rowcount
+            if removed:
+                db.execute(
+                    "UPDATE rate_counts SET spent = spent - ? WHERE account = ? AND bucket = ?",
+                    (removed, self.account, REQUESTS),
+                )
 
     @contextlib.contextmanager
     def _answers_taken(self) -> Iterator[list[str]]:
@@ -162,20 +243,31 @@ class SharedRateLimiter:
             self._record_answers(db)
             return
         try:
-            waits = self._spend(db, asks)
+            waits, spares = self._spend(db, asks)
         except BaseException:
             with self._queue_lock:  # undecided: each asking thread tries again
                 self._asks[:0] = asks
             raise
+        if spares:
+            leased = self._elapsed()
+            with self._queue_lock:
+                self._leases += [(spare, leased) for spare in spares]
         for ask, wait in zip(asks, waits, strict=True):
             ask.wait = wait
 
-    def _spend(self, db: Database, asks: list[_Ask]) -> list[float]:
+    def _spend(self, db: Database, asks: list[_Ask]) -> tuple[list[float], list[str]]:
         """For each ask in turn: spend one token of each of its windows if all have one, else
-        how long until they might."""
-        with self._answers_taken() as answered, db.transaction():
+        how long until they might. Then, if an ask may lease and the request window is under
+        half spent, spare request tokens (up to `LEASE_MAX`, never past half): the waits and
+        the spare tokens."""
+        with (
+            self._answers_taken() as answered,
+            self._returns_taken() as returned,
+            db.transaction(),
+        ):
             db.lock(f"fivetran_assets:rate:{self.account}")
             self._write_answers(db, answered)  # before expiring: a spend counts from its answer
+            self._write_returns(db, returned)
             now = self._now(db)
             until = db.scalar("SELECT until FROM rate_pauses WHERE account = ?", (self.account,))
             spent: dict[str, int] = {}
@@ -196,6 +288,9 @@ class SharedRateLimiter:
                         granted[bucket] = granted.get(bucket, 0) + 1
                         rows.append((self.account, bucket, now, ask.token))
                 waits.append(wait)
+            spares = self._spares(asks, waits, spent, now, rows)
+            if spares:
+                granted[REQUESTS] = granted.get(REQUESTS, 0) + len(spares)
             db.executemany(
                 "INSERT INTO rate_spends (account, bucket, at, token) VALUES (?, ?, ?, ?)", rows
             )
@@ -203,7 +298,27 @@ class SharedRateLimiter:
                 "UPDATE rate_counts SET spent = spent + ? WHERE account = ? AND bucket = ?",
                 [(n, self.account, bucket) for bucket, n in granted.items()],
             )
-        return waits
+        return waits, spares
+
+    def _spares(
+        self,
+        asks: list[_Ask],
+        waits: list[float],
+        spent: dict[str, int],
+        now: float,
+        rows: list[tuple[str, str, float, str | None]],
+    ) -> list[str]:
+        """Spare request tokens for a lease (their spend rows added to `rows`); only from a
+        budget of at least 4 x `LEASE_MAX` a window, where a lease is a small share of it."""
+        leasing = any(ask.lease and wait <= 0 for ask, wait in zip(asks, waits, strict=True))
+        limit = self.budget.requests_per_hour
+        if not leasing or limit < 4 * LEASE_MAX:
+            return []
+        count = min(LEASE_MAX, limit // 2 - spent.get(REQUESTS, limit))
+        spares = [self._new_token() for _ in range(max(0, count))]
+        spent[REQUESTS] = spent.get(REQUESTS, 0) + len(spares)
+        rows += [(self.account, REQUESTS, now, spare) for spare in spares]
+        return spares
 
     def _nth_oldest(self, db: Database, bucket: str, offset: int, now: float) -> float:
         """When the (offset + 1)-th oldest spend of `bucket` was made: the token that frees up

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fivetran_assets.fivetran.ratelimit import RateBudget
-from fivetran_assets.state.ratelimit import SharedRateLimiter
+from fivetran_assets.state.ratelimit import LEASE_MAX, LEASE_SECONDS, SharedRateLimiter
 from fivetran_assets.state.shared import SharedState, StateLocation
 from fivetran_assets_tests.client.fakes import FakeClock
 
@@ -177,3 +177,64 @@ def test_each_answered_request_counts_from_its_own_answer(location: StateLocatio
     assert shared.acquire() == pytest.approx(3000.0)  # the first answer's token, at 4200
     assert clock() - start == pytest.approx(4200.0)
     assert shared.acquire() == pytest.approx(600.0)  # the second's, at 4800
+
+
+def _spends(shared: SharedRateLimiter) -> tuple[int, int]:
+    """(rows in rate_spends, the running count) for the account."""
+    return shared.state.run(
+        lambda db: (
+            db.scalar("SELECT COUNT(*) FROM rate_spends WHERE account = 'acct'"),
+            db.scalar(
+                "SELECT spent FROM rate_counts WHERE account = 'acct' AND bucket = 'requests'"
+            ),
+        )
+    )
+
+
+def test_a_busy_process_leases_spare_tokens_and_gives_back_the_unsent(
+    location: StateLocation,
+) -> None:
+    """A plan's 32 readers would each need a transaction per call: the first spends spare
+    tokens too (real spends, so no other process can take them), the next requests take one
+    without a transaction, and what was not sent goes back once the process is idle."""
+    clock = FakeClock()
+    shared = limiter(SharedState(location.database), clock, requests_per_hour=1000)
+    other = limiter(SharedState(location.database), clock, requests_per_hour=1000)
+    with shared.spending():
+        assert _spends(shared) == (1 + LEASE_MAX, 1 + LEASE_MAX)
+        with shared.spending(), shared.spending():  # two more in flight: spares, no new spend
+            assert _spends(shared) == (1 + LEASE_MAX, 1 + LEASE_MAX)
+        other.acquire()  # another process's spend counts beside the lease
+        assert _spends(shared) == (2 + LEASE_MAX, 2 + LEASE_MAX)
+    assert _spends(shared) == (4, 4)  # idle: the 30 unsent spares went back
+
+
+def test_a_stale_lease_goes_back_and_a_small_budget_leases_nothing(
+    location: StateLocation,
+) -> None:
+    clock = FakeClock()
+    shared = limiter(SharedState(location.database), clock, requests_per_hour=1000)
+    with shared.spending():
+        clock.sleep(LEASE_SECONDS * 2)  # the spares were not sent in time
+        with shared.spending():  # so this one spends anew, with fresh spares
+            pass
+        assert _spends(shared) == (2 + LEASE_MAX, 2 + LEASE_MAX)
+    assert _spends(shared) == (2, 2)
+    small = SharedRateLimiter(
+        SharedState(location.database), "small", RateBudget(requests_per_hour=4 * LEASE_MAX - 1)
+    )
+    with small.spending():
+        rows = small.state.run(
+            lambda db: db.scalar("SELECT COUNT(*) FROM rate_spends WHERE account = 'small'")
+        )
+        assert rows == 1
+
+
+def test_a_lease_never_takes_the_window_past_half(location: StateLocation) -> None:
+    clock = FakeClock()
+    shared = limiter(SharedState(location.database), clock, requests_per_hour=200)
+    other = limiter(SharedState(location.database), clock, requests_per_hour=200)
+    for _ in range(90):
+        other.acquire()
+    with shared.spending():
+        assert _spends(shared) == (100, 100)  # 90 + 1 + 9 spares: half of 200
