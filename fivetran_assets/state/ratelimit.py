@@ -16,12 +16,13 @@ record) and then takes the connection; whichever thread holds it serves everythi
 in one transaction, each spend and answer at that moment, which is when it would have been
 written alone. A thread whose work another already did finds the queue empty and writes nothing.
 
-A transaction that spends for `spending` also spends spare request tokens (a lease, up to 32)
-while the window is under half spent and the budget is at least 128 a window: the process's next
-requests take one without a transaction. Spares are real spends, so no other process can count
-on them; one not sent within 0.25 s, and every one left when the process has no request in
-flight, is given back (its row deleted, the count lowered). A spare's spend is timed from the
-lease until its answer moves it, as an ordinary spend is timed from its acquire.
+A transaction that spends for `spending` while other requests of the process are in flight
+also spends spare request tokens (a lease, up to 32) when the window is under half spent and the
+budget is at least 128 a window: the process's next requests take one without a transaction.
+Spares are real spends, so no other process can count on them; one not sent within 0.25 s, and
+every one left when the process has no request in flight, is given back (its row deleted, the
+count lowered). A spare's spend is timed from the lease until its answer moves it, as an
+ordinary spend is timed from its acquire.
 """
 
 from __future__ import annotations
@@ -144,7 +145,10 @@ class SharedRateLimiter:
         token = None if create else self._take_lease()
         if token is None:
             token = self._new_token()
-            waited = self.acquire(create=create, token=token, lease=not create)
+            # Spares only for a process with other requests in flight (a plan's readers): a
+            # caller sending one request at a time would lease and give back on every call.
+            busy = self._in_flight > 0
+            waited = self.acquire(create=create, token=token, lease=busy and not create)
         else:
             waited = 0.0
         with self._queue_lock:

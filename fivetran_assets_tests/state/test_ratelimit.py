@@ -194,19 +194,22 @@ def _spends(shared: SharedRateLimiter) -> tuple[int, int]:
 def test_a_busy_process_leases_spare_tokens_and_gives_back_the_unsent(
     location: StateLocation,
 ) -> None:
-    """A plan's 32 readers would each need a transaction per call: the first spends spare
-    tokens too (real spends, so no other process can take them), the next requests take one
-    without a transaction, and what was not sent goes back once the process is idle."""
+    """A plan's 32 readers would each need a transaction per call: with requests in flight,
+    one spends spare tokens too (real spends, so no other process can take them), the next
+    requests take one without a transaction, and what was not sent goes back once the process
+    is idle. A request sent alone leases nothing."""
     clock = FakeClock()
     shared = limiter(SharedState(location.database), clock, requests_per_hour=1000)
     other = limiter(SharedState(location.database), clock, requests_per_hour=1000)
     with shared.spending():
-        assert _spends(shared) == (1 + LEASE_MAX, 1 + LEASE_MAX)
-        with shared.spending(), shared.spending():  # two more in flight: spares, no new spend
-            assert _spends(shared) == (1 + LEASE_MAX, 1 + LEASE_MAX)
+        assert _spends(shared) == (1, 1)  # alone: no spares
+        with shared.spending():  # another in flight: it leases
+            assert _spends(shared) == (2 + LEASE_MAX, 2 + LEASE_MAX)
+            with shared.spending(), shared.spending():  # two more: spares, no new spend
+                assert _spends(shared) == (2 + LEASE_MAX, 2 + LEASE_MAX)
         other.acquire()  # another process's spend counts beside the lease
-        assert _spends(shared) == (2 + LEASE_MAX, 2 + LEASE_MAX)
-    assert _spends(shared) == (4, 4)  # idle: the 30 unsent spares went back
+        assert _spends(shared) == (3 + LEASE_MAX, 3 + LEASE_MAX)
+    assert _spends(shared) == (5, 5)  # idle: the 30 unsent spares went back
 
 
 def test_a_stale_lease_goes_back_and_a_small_budget_leases_nothing(
@@ -214,20 +217,20 @@ def test_a_stale_lease_goes_back_and_a_small_budget_leases_nothing(
 ) -> None:
     clock = FakeClock()
     shared = limiter(SharedState(location.database), clock, requests_per_hour=1000)
-    with shared.spending():
+    with shared.spending(), shared.spending():
         clock.sleep(LEASE_SECONDS * 2)  # the spares were not sent in time
         with shared.spending():  # so this one spends anew, with fresh spares
             pass
-        assert _spends(shared) == (2 + LEASE_MAX, 2 + LEASE_MAX)
-    assert _spends(shared) == (2, 2)
+        assert _spends(shared) == (3 + LEASE_MAX, 3 + LEASE_MAX)
+    assert _spends(shared) == (3, 3)
     small = SharedRateLimiter(
         SharedState(location.database), "small", RateBudget(requests_per_hour=4 * LEASE_MAX - 1)
     )
-    with small.spending():
+    with small.spending(), small.spending():
         rows = small.state.run(
             lambda db: db.scalar("SELECT COUNT(*) FROM rate_spends WHERE account = 'small'")
         )
-        assert rows == 1
+        assert rows == 2
 
 
 def test_a_lease_never_takes_the_window_past_half(location: StateLocation) -> None:
@@ -236,5 +239,5 @@ def test_a_lease_never_takes_the_window_past_half(location: StateLocation) -> No
     other = limiter(SharedState(location.database), clock, requests_per_hour=200)
     for _ in range(90):
         other.acquire()
-    with shared.spending():
-        assert _spends(shared) == (100, 100)  # 90 + 1 + 9 spares: half of 200
+    with shared.spending(), shared.spending():
+        assert _spends(shared) == (100, 100)  # 90 + 2 + 8 spares: half of 200
