@@ -93,6 +93,7 @@ class SharedRateLimiter:
         self._token_prefix = secrets.token_hex(8)
         self._token_numbers = itertools.count()
         self._asks: list[_Ask] = []
+        # Queues emptied in place by `_taken` (never rebound): answered tokens, spares to return.
         self._answered_tokens: list[str] = []
         self._leases: list[tuple[str, float]] = []  # spare tokens spent, unsent: (token, when)
         self._returned: list[str] = []  # spare tokens to give back (unspend) in the next write
@@ -182,7 +183,7 @@ class SharedRateLimiter:
     def _record_answers(self, db: Database) -> None:
         """Move the spends of every answered token queued so far to now and give back the spare
         tokens queued to go back (none queued: another thread holding the connection did)."""
-        with self._answers_taken() as tokens, self._returns_taken() as returned:
+        with self._taken(self._answered_tokens) as tokens, self._taken(self._returned) as returned:
             if not returned:
                 self._write_answers(db, tokens)
                 return
@@ -190,19 +191,6 @@ class SharedRateLimiter:
                 db.lock(f"fivetran_assets:rate:{self.account}")  # the count moves with the rows
                 self._write_answers(db, tokens)
                 self._write_returns(db, returned)
-
-    @contextlib.contextmanager
-    def _returns_taken(self) -> Iterator[list[str]]:
-        """The spare tokens queued to go back, taken off the queue; put back if the block
-        fails."""
-        with self._queue_lock:
-            tokens, self._returned = self._returned, []
-        try:
-            yield tokens
-        except BaseException:
-            with self._queue_lock:
-                self._returned[:0] = tokens
-            raise
 
     def _write_returns(self, db: Database, tokens: list[str]) -> None:
         """Unspend spare tokens never sent (those already expired are gone: nothing to undo)."""
@@ -219,16 +207,18 @@ class SharedRateLimiter:
                 )
 
     @contextlib.contextmanager
-    def _answers_taken(self) -> Iterator[list[str]]:
-        """The queued answered tokens, taken off the queue; put back if the block fails (its
-        write was not done, or rolled back with its transaction)."""
+    def _taken(self, queue: list[str]) -> Iterator[list[str]]:
+        """The tokens queued so far (answered, or spares to give back), taken off `queue`;
+        put back if the block fails (its write was not done, or rolled back with its
+        transaction)."""
         with self._queue_lock:
-            tokens, self._answered_tokens = self._answered_tokens, []
+            tokens = queue[:]
+            queue.clear()
         try:
             yield tokens
         except BaseException:
             with self._queue_lock:
-                self._answered_tokens[:0] = tokens
+                queue[:0] = tokens
             raise
 
     def _write_answers(self, db: Database, tokens: list[str]) -> None:
@@ -265,8 +255,8 @@ class SharedRateLimiter:
         half spent, spare request tokens (up to `LEASE_MAX`, never past half): the waits and
         the spare tokens."""
         with (
-            self._answers_taken() as answered,
-            self._returns_taken() as returned,
+            self._taken(self._answered_tokens) as answered,
+            self._taken(self._returned) as returned,
             db.transaction(),
         ):
             db.lock(f"fivetran_assets:rate:{self.account}")
